@@ -1,0 +1,1 @@
+"""Care plans, their goals, activities, tasks and monitoring (built on patients)."""

@@ -1,0 +1,11 @@
+"""The Celery application: same code on the file-system broker and on Redis."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+
+app = Celery("salus")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

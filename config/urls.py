@@ -1,0 +1,23 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth.decorators import login_required
+from django.urls import include, path
+from django.views.generic import RedirectView
+
+from .health import health
+
+# Staff sign in through allauth (rate limits, MFA), never through the admin's own form.
+admin.site.login = login_required(admin.site.login)
+admin.site.site_header = f"{settings.SALUS_SITE_NAME} — staff"
+admin.site.site_title = settings.SALUS_SITE_NAME
+admin.site.index_title = "Clinical CRM"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("accounts/", include("allauth.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("portal/", include("portal.urls")),
+    path("api/v1/", include("config.api_urls")),
+    path("health/", health, name="health"),
+]

@@ -1,0 +1,1 @@
+"""Consent templates, the consent ledger and privacy rights (built on patients)."""

@@ -1,0 +1,35 @@
+import django_filters
+
+from ..models import Gender, Language, Patient
+from ..selectors import patient_search_q
+
+
+class PatientFilter(django_filters.FilterSet):
+    q = django_filters.CharFilter(method="search", max_length=100, label="Name, MRN or birth date")
+    mrn = django_filters.CharFilter(max_length=64)
+    birth_date = django_filters.DateFilter()
+    born_after = django_filters.DateFilter(field_name="birth_date", lookup_expr="gte")
+    born_before = django_filters.DateFilter(field_name="birth_date", lookup_expr="lte")
+    gender = django_filters.ChoiceFilter(choices=Gender.choices)
+    preferred_language = django_filters.ChoiceFilter(choices=Language.choices)
+    active = django_filters.BooleanFilter()
+
+    class Meta:
+        model = Patient
+        fields = ["q", "mrn", "birth_date", "born_after", "born_before", "gender", "preferred_language", "active"]
+
+    def search(self, queryset, name, value):
+        return queryset.filter(patient_search_q(value))
+
+
+def clinical_fact_filter(model, date_field: str) -> type[django_filters.FilterSet]:
+    """A filter set per clinical fact: by code (when coded) and by date range."""
+    attrs = {
+        "since": django_filters.IsoDateTimeFilter(field_name=date_field, lookup_expr="gte"),
+        "until": django_filters.IsoDateTimeFilter(field_name=date_field, lookup_expr="lt"),
+    }
+    if any(f.name == "code" for f in model._meta.fields):
+        attrs["code"] = django_filters.CharFilter(max_length=64)
+        attrs["code_system"] = django_filters.CharFilter(max_length=200)
+    meta = type("Meta", (), {"model": model, "fields": list(attrs)})
+    return type(f"{model.__name__}Filter", (django_filters.FilterSet,), {**attrs, "Meta": meta})

@@ -1,0 +1,135 @@
+"""Reads of patient data, permission-aware. Every view, admin and API queryset comes from here."""
+
+import datetime as dt
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from guardian.shortcuts import get_objects_for_user
+
+from .models import (
+    AllergyIntolerance,
+    CareTeamMember,
+    ClinicalNote,
+    Condition,
+    Encounter,
+    Immunization,
+    MedicationRequest,
+    Observation,
+    Patient,
+    Procedure,
+)
+from .permissions import user_may_open_patients, user_may_view_clinical, user_sees_all_patients
+
+CLINICAL_MODELS = {
+    "encounters": Encounter,
+    "conditions": Condition,
+    "observations": Observation,
+    "medication-requests": MedicationRequest,
+    "allergies": AllergyIntolerance,
+    "procedures": Procedure,
+    "immunizations": Immunization,
+}
+
+
+def _parse_date(value: str) -> dt.date | None:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(value, fmt).date()
+        except ValueError:
+            continue
+    return None
+
+
+def patient_search_q(query: str) -> Q:
+    """Search by name (prefix of family or given name, or "family given"), MRN or birth date."""
+    query = " ".join(query.split())[:100]
+    if not query:
+        return Q()
+    birth_date = _parse_date(query)
+    if birth_date:
+        return Q(birth_date=birth_date)
+    q = Q(mrn__iexact=query) | Q(family_name__istartswith=query) | Q(given_name__istartswith=query)
+    parts = query.split(" ")
+    if len(parts) >= 2:
+        first, rest = parts[0], " ".join(parts[1:])
+        q |= Q(family_name__istartswith=first, given_name__istartswith=rest)
+        q |= Q(given_name__istartswith=first, family_name__istartswith=rest)
+    return q
+
+
+def patients_for_user(*, user, search: str = "") -> QuerySet[Patient]:
+    """The patients a user may see, optionally searched. Outreach and event planners get none."""
+    if not user.is_authenticated or not user.is_active:
+        return Patient.objects.none()
+    if user_sees_all_patients(user):
+        qs = Patient.objects.all()
+    elif user_may_open_patients(user):
+        qs = get_objects_for_user(
+            user, "patients.view_patient", klass=Patient, accept_global_perms=False, with_superuser=False
+        )
+    elif hasattr(user, "patient"):
+        qs = Patient.objects.filter(user=user)
+    else:
+        return Patient.objects.none()
+    if search:
+        qs = qs.filter(patient_search_q(search))
+    return qs
+
+
+def patient_get_for_user(*, user, pk) -> Patient:
+    """Fetch one patient the user may see, or 404 (never 403: existence is not revealed)."""
+    try:
+        return patients_for_user(user=user).get(pk=pk)
+    except (Patient.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such patient.") from None
+
+
+def patient_for_portal_user(*, user) -> Patient:
+    """The signed-in patient's own record, or 404 for anyone without one."""
+    if not user.is_authenticated:
+        raise Http404("No patient record.")
+    try:
+        return Patient.objects.get(user=user, active=True)
+    except Patient.DoesNotExist:
+        raise Http404("No patient record.") from None
+
+
+def patient_clinical_get_for_user(*, user, pk) -> Patient:
+    """A patient whose clinical data the user may read (care team, administrators), or 404."""
+    patient = patient_get_for_user(user=user, pk=pk)
+    if patient.user_id == user.pk or user_may_view_clinical(user):
+        return patient
+    raise Http404("No such patient.")
+
+
+def clinical_facts_for_patient(*, patient: Patient, kind: str) -> QuerySet:
+    """One kind of clinical fact of a patient already authorized by `patient_clinical_get_for_user`."""
+    return CLINICAL_MODELS[kind].objects.filter(patient=patient)
+
+
+def care_team_for_patient(*, patient: Patient, include_past: bool = False) -> QuerySet[CareTeamMember]:
+    qs = CareTeamMember.objects.filter(patient=patient).select_related("user")
+    if not include_past:
+        qs = qs.filter(period_end__isnull=True)
+    return qs.order_by("role", "period_start", "id")
+
+
+def notes_for_patient(*, patient: Patient) -> QuerySet[ClinicalNote]:
+    return ClinicalNote.objects.filter(patient=patient).select_related("author", "reviewed_by")
+
+
+def care_managers_of(*, patient: Patient) -> list:
+    return [
+        m.user
+        for m in care_team_for_patient(patient=patient).filter(role="care_manager", user__is_active=True)
+    ]
+
+
+def notes_to_review_for_user(*, user) -> QuerySet[ClinicalNote]:
+    """Unreviewed notes on the patients whose care manager the user is."""
+    return ClinicalNote.objects.filter(
+        reviewed_at__isnull=True,
+        patient__care_team__user=user,
+        patient__care_team__role="care_manager",
+        patient__care_team__period_end__isnull=True,
+    ).select_related("patient", "author")

@@ -1,0 +1,230 @@
+"""Every write to the patient record. The admin, the REST API, the portal and tasks call these."""
+
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from guardian.shortcuts import assign_perm, remove_perm
+
+from notifications.services import outbox_event_emit, staff_notify
+
+from . import events
+from .models import AccessChannel, AccessLog, CareTeamMember, ClinicalNote, Encounter, Patient, PatientIdentifier
+from .permissions import (
+    CARE_TEAM_OBJECT_PERMISSIONS,
+    PATIENT_SELF_EDITABLE_FIELDS,
+    STAFF_EDITABLE_FIELDS,
+    user_editable_fields,
+    user_may_manage_care_team,
+    user_may_write_note,
+)
+from .selectors import care_managers_of
+
+
+def _save(instance, *, actor) -> None:
+    """Validate and save, recording the actor on the history row."""
+    instance.full_clean()
+    instance._history_user = actor if getattr(actor, "pk", None) else None
+    instance.save()
+
+
+@transaction.atomic
+def patient_create(*, actor, data: dict) -> Patient:
+    """Register a patient. `data` holds the demographic and contact fields."""
+    unknown = set(data) - STAFF_EDITABLE_FIELDS
+    if unknown:
+        raise ValidationError({f: _("This field cannot be set here.") for f in sorted(unknown)})
+    patient = Patient(**data)
+    try:
+        with transaction.atomic():
+            _save(patient, actor=actor)
+    except IntegrityError:
+        raise ValidationError({"mrn": _("A patient with this MRN already exists.")}) from None
+    outbox_event_emit(topic=events.PATIENT_CREATED, patient_id=patient.pk, payload={"patient_id": patient.pk})
+    return patient
+
+
+@transaction.atomic
+def patient_update(*, actor, patient: Patient, changes: dict) -> Patient:
+    """Change a patient's record: the fields the actor may change, validated all together.
+
+    The portal (a patient's own contact details), the admin and the API use this one path.
+    """
+    allowed = user_editable_fields(actor, patient) if actor is not None else STAFF_EDITABLE_FIELDS
+    if not allowed:
+        raise PermissionDenied
+    refused = set(changes) - allowed
+    if refused:
+        raise ValidationError({f: _("You cannot change this field.") for f in sorted(refused)})
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    changed = sorted(f for f, v in changes.items() if getattr(patient, f) != v)
+    if not changed:
+        return patient
+    for field in changed:
+        setattr(patient, field, changes[field])
+    try:
+        with transaction.atomic():
+            _save(patient, actor=actor)
+    except IntegrityError:
+        raise ValidationError({"mrn": _("A patient with this MRN already exists.")}) from None
+    # The event names the changed fields, never their values.
+    outbox_event_emit(topic=events.PATIENT_UPDATED, patient_id=patient.pk, payload={"patient_id": patient.pk, "fields": changed})
+    return patient
+
+
+@transaction.atomic
+def patient_identifier_add(*, actor, patient: Patient, system: str, value: str, use: str = "") -> PatientIdentifier:
+    identifier = PatientIdentifier(patient=patient, system=system, value=value, use=use)
+    try:
+        with transaction.atomic():
+            _save(identifier, actor=actor)
+    except IntegrityError:
+        raise ValidationError({"value": _("This identifier already belongs to a patient.")}) from None
+    return identifier
+
+
+@transaction.atomic
+def patient_link_user(*, actor, patient: Patient, user) -> Patient:
+    """Give a patient their portal account."""
+    if Patient.objects.filter(user=user).exclude(pk=patient.pk).exists():
+        raise ValidationError({"user": _("This account already belongs to another patient.")})
+    patient.user = user
+    _save(patient, actor=actor)
+    return patient
+
+
+def _grant(user, patient: Patient) -> None:
+    for perm in {p for m in CareTeamMember.objects.filter(patient=patient, user=user, period_end__isnull=True) for p in CARE_TEAM_OBJECT_PERMISSIONS[m.role]}:
+        assign_perm(f"patients.{perm}", user, patient)
+
+
+def _revoke_unbacked(user, patient: Patient) -> None:
+    """Remove the object permissions no remaining open membership backs."""
+    still = {p for m in CareTeamMember.objects.filter(patient=patient, user=user, period_end__isnull=True) for p in CARE_TEAM_OBJECT_PERMISSIONS[m.role]}
+    for perm in {"view_patient", "change_patient"} - still:
+        remove_perm(f"patients.{perm}", user, patient)
+
+
+@transaction.atomic
+def care_team_member_add(*, actor, patient: Patient, user, role: str, period_start: dt.date | None = None) -> CareTeamMember:
+    """Put a staff member on the care team; from this commit on they see the patient."""
+    if actor is not None and not user_may_manage_care_team(actor, patient):
+        raise PermissionDenied
+    if not user.is_active or not user.is_staff:
+        raise ValidationError({"user": _("Only active staff members can join a care team.")})
+    member = CareTeamMember(patient=patient, user=user, role=role, period_start=period_start or timezone.localdate())
+    try:
+        with transaction.atomic():
+            _save(member, actor=actor)
+    except IntegrityError:  # the same membership added at the same moment by someone else
+        raise ValidationError({"user": _("This person is already on the care team in this role.")}) from None
+    _grant(user, patient)
+    outbox_event_emit(
+        topic=events.CARE_TEAM_MEMBER_ADDED, patient_id=patient.pk,
+        payload={"patient_id": patient.pk, "member_id": member.pk, "user_id": user.pk, "role": role},
+    )
+    return member
+
+
+@transaction.atomic
+def care_team_member_end(*, actor, member: CareTeamMember, period_end: dt.date | None = None) -> CareTeamMember:
+    """Take a staff member off the care team; their access ends in the same transaction."""
+    if actor is not None and not user_may_manage_care_team(actor, member.patient):
+        raise PermissionDenied
+    member = CareTeamMember.objects.select_for_update().get(pk=member.pk)
+    if member.period_end is not None:
+        return member
+    today = timezone.localdate()
+    period_end = period_end or today
+    if period_end > today:
+        raise ValidationError({"period_end": _("A membership ends now or in the past; end it on the day it ends.")})
+    member.period_end = period_end
+    _save(member, actor=actor)
+    _revoke_unbacked(member.user, member.patient)
+    outbox_event_emit(
+        topic=events.CARE_TEAM_MEMBER_ENDED, patient_id=member.patient_id,
+        payload={"patient_id": member.patient_id, "member_id": member.pk, "user_id": member.user_id},
+    )
+    return member
+
+
+@transaction.atomic
+def clinical_note_create(*, actor, patient: Patient, text: str, encounter: Encounter | None = None) -> ClinicalNote:
+    """A clinician writes a note; the patient's care managers are told (in the app and by email)."""
+    if not user_may_write_note(actor, patient):
+        raise PermissionDenied
+    if encounter is not None and encounter.patient_id != patient.pk:
+        raise ValidationError({"encounter": _("This encounter belongs to another patient.")})
+    note = ClinicalNote(patient=patient, author=actor, text=(text or "").strip(), encounter=encounter)
+    _save(note, actor=actor)
+    outbox_event_emit(
+        topic=events.CLINICAL_NOTE_CREATED, patient_id=patient.pk, payload={"patient_id": patient.pk, "note_id": note.pk}
+    )
+    for manager in care_managers_of(patient=patient):
+        if manager.pk == actor.pk:
+            continue
+        # Title and body carry no clinical text: email is not a place for PHI.
+        staff_notify(
+            user=manager,
+            title=_("New note to review"),
+            body=_("A new clinical note was written for patient %(mrn)s.") % {"mrn": patient.mrn},
+            link=f"/admin/patients/clinicalnote/{note.pk}/change/",
+            dedupe_key=f"note-created:{note.pk}:{manager.pk}",
+        )
+    return note
+
+
+@transaction.atomic
+def clinical_note_review(*, actor, note: ClinicalNote) -> ClinicalNote:
+    note = ClinicalNote.objects.select_for_update().get(pk=note.pk)
+    if note.reviewed_at is not None:
+        return note
+    if not (actor.is_superuser or note.patient.care_team.filter(user=actor, role="care_manager", period_end__isnull=True).exists()):
+        raise PermissionDenied
+    note.reviewed_by = actor
+    note.reviewed_at = timezone.now()
+    _save(note, actor=actor)
+    outbox_event_emit(
+        topic=events.CLINICAL_NOTE_REVIEWED, patient_id=note.patient_id, payload={"patient_id": note.patient_id, "note_id": note.pk}
+    )
+    return note
+
+
+def access_log_record(*, actor, patient: Patient, resource: str, channel: AccessChannel | str, request=None, action: str = "view") -> AccessLog:
+    """Write who read which patient's record, from where, through which channel."""
+    label = getattr(actor, "email", None) or str(actor or "system")
+    meta = request.META if request is not None else {}
+    return AccessLog.objects.create(
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=label,
+        patient=patient,
+        action=action,
+        resource=resource,
+        channel=AccessChannel(channel),
+        ip_address=meta.get("REMOTE_ADDR") or None,
+        user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
+        # The path only: a query string may hold search terms and never reaches the log.
+        path=request.path[:300] if request is not None else "",
+    )
+
+
+@transaction.atomic
+def patient_detail_row_save(*, actor, row) -> None:
+    """Save an identifier or contact person of a patient the actor may change (admin inlines)."""
+    if actor is not None and not user_editable_fields(actor, row.patient) - PATIENT_SELF_EDITABLE_FIELDS:
+        raise PermissionDenied
+    try:
+        with transaction.atomic():
+            _save(row, actor=actor)
+    except IntegrityError:
+        raise ValidationError({"value": _("This identifier already belongs to a patient.")}) from None
+
+
+@transaction.atomic
+def patient_detail_row_delete(*, actor, row) -> None:
+    if actor is not None and not user_editable_fields(actor, row.patient) - PATIENT_SELF_EDITABLE_FIELDS:
+        raise PermissionDenied
+    row._history_user = actor
+    row.delete()

@@ -1,0 +1,1 @@
+"""The patient-facing site: server-rendered pages over the domain apps' services and selectors."""

@@ -1,0 +1,1 @@
+"""Practitioners, availability, appointments and virtual visits (built on patients and consent)."""
