@@ -110,9 +110,7 @@ def roles_sync(apps=None, *, using: str = "default") -> None:
             for name in names:
                 app_label, codename = name.split(".")
                 try:
-                    perms.append(
-                        Permission.objects.using(using).get(content_type__app_label=app_label, codename=codename)
-                    )
+                    perms.append(Permission.objects.using(using).get(content_type__app_label=app_label, codename=codename))
                 except Permission.DoesNotExist as exc:
                     raise LookupError(f"Role {role.value}: permission {name} does not exist") from exc
         group.permissions.set(perms)

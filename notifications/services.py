@@ -44,11 +44,11 @@ def _outbox_write(**fields) -> OutboxItem:
     return item
 
 
-def outbox_event_emit(*, topic: str, patient_id: int | None = None, payload: dict | None = None, dedupe_key: str | None = None) -> OutboxItem:
+def outbox_event_emit(
+    *, topic: str, patient_id: int | None = None, payload: dict | None = None, dedupe_key: str | None = None
+) -> OutboxItem:
     """Record a domain event in the caller's transaction. Payloads carry ids, never PHI values."""
-    return _outbox_write(
-        kind=OutboxKind.EVENT, topic=topic, patient_id=patient_id, payload=payload or {}, dedupe_key=dedupe_key
-    )
+    return _outbox_write(kind=OutboxKind.EVENT, topic=topic, patient_id=patient_id, payload=payload or {}, dedupe_key=dedupe_key)
 
 
 def outbox_message_enqueue(
@@ -98,13 +98,23 @@ def outbox_message_enqueue(
 def staff_notify(*, user, title: str, body: str = "", link: str = "", email: bool = True, dedupe_key: str | None = None) -> None:
     """Notify a staff member in the app and, unless told otherwise, by email."""
     outbox_message_enqueue(
-        channel=OutboxChannel.IN_APP, topic="staff.notification", recipient_user=user, subject=title, text=body,
-        link=link, dedupe_key=f"{dedupe_key}:in_app" if dedupe_key else None,
+        channel=OutboxChannel.IN_APP,
+        topic="staff.notification",
+        recipient_user=user,
+        subject=title,
+        text=body,
+        link=link,
+        dedupe_key=f"{dedupe_key}:in_app" if dedupe_key else None,
     )
     if email and user.email:
         outbox_message_enqueue(
-            channel=OutboxChannel.EMAIL, topic="staff.notification", recipient_user=user, to_address=user.email,
-            subject=title, text=f"{body}\n\n{link}".strip(), dedupe_key=f"{dedupe_key}:email" if dedupe_key else None,
+            channel=OutboxChannel.EMAIL,
+            topic="staff.notification",
+            recipient_user=user,
+            to_address=user.email,
+            subject=title,
+            text=f"{body}\n\n{link}".strip(),
+            dedupe_key=f"{dedupe_key}:email" if dedupe_key else None,
         )
 
 
@@ -145,7 +155,13 @@ def _deliver_in_app(item: OutboxItem) -> None:
     p = item.payload
     # source is unique: a re-run after a crash finds the notification already there.
     Notification.objects.get_or_create(
-        source=item, defaults={"user": item.recipient_user, "title": p.get("subject", ""), "body": p.get("text", ""), "link": p.get("link", "")}
+        source=item,
+        defaults={
+            "user": item.recipient_user,
+            "title": p.get("subject", ""),
+            "body": p.get("text", ""),
+            "link": p.get("link", ""),
+        },
     )
 
 
@@ -180,9 +196,9 @@ def outbox_deliver(*, item_id: int) -> OutboxStatus | None:
 
 def outbox_cancel_for_patient(*, patient_id: int) -> int:
     """Cancel every message still waiting for a patient (erasure, deceased, opt-out of all)."""
-    return OutboxItem.objects.filter(
-        patient_id=patient_id, kind=OutboxKind.MESSAGE, status=OutboxStatus.PENDING
-    ).update(status=OutboxStatus.CANCELLED, done_at=timezone.now())
+    return OutboxItem.objects.filter(patient_id=patient_id, kind=OutboxKind.MESSAGE, status=OutboxStatus.PENDING).update(
+        status=OutboxStatus.CANCELLED, done_at=timezone.now()
+    )
 
 
 def notification_mark_read(*, user, notification: Notification) -> None:

@@ -2,7 +2,7 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db.models import Subquery
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
@@ -147,13 +147,16 @@ def _fact_inline(model_, fields_):
         {
             "model": model_,
             "fields": fields_,
-            "verbose_name_plural": _("%(things)s (latest %(n)s)") % {"things": model_._meta.verbose_name_plural, "n": RECENT_FACTS_SHOWN},
+            "verbose_name_plural": _("%(things)s (latest %(n)s)")
+            % {"things": model_._meta.verbose_name_plural, "n": RECENT_FACTS_SHOWN},
         },
     )
 
 
 CLINICAL_INLINES = [
-    _fact_inline(Encounter, ("encounter_class", "status", "type_display", "period_start", "period_end", "location", "reason_display")),
+    _fact_inline(
+        Encounter, ("encounter_class", "status", "type_display", "period_start", "period_end", "location", "reason_display")
+    ),
     _fact_inline(Condition, ("display", "code", "code_system", "clinical_status", "onset", "abatement")),
     _fact_inline(Observation, ("display", "code", "value_quantity", "value_unit", "value_text", "effective_at")),
     _fact_inline(MedicationRequest, ("display", "code", "status", "authored_on", "dosage_text")),
@@ -223,12 +226,16 @@ class PatientAdmin(SimpleHistoryAdmin):
 
     def history_view(self, request, object_id, extra_context=None):
         patient = self._checked(request, object_id)
-        services.access_log_record(actor=request.user, patient=patient, resource="history", channel=AccessChannel.ADMIN, request=request)
+        services.access_log_record(
+            actor=request.user, patient=patient, resource="history", channel=AccessChannel.ADMIN, request=request
+        )
         return super().history_view(request, object_id, extra_context)
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         patient = self._checked(request, object_id)
-        services.access_log_record(actor=request.user, patient=patient, resource="history", channel=AccessChannel.ADMIN, request=request)
+        services.access_log_record(
+            actor=request.user, patient=patient, resource="history", channel=AccessChannel.ADMIN, request=request
+        )
         return super().history_form_view(request, object_id, version_id, extra_context)
 
     # --- what is shown ----------------------------------------------------------------------
@@ -242,7 +249,9 @@ class PatientAdmin(SimpleHistoryAdmin):
         if obj is None:
             return self.readonly_fields
         editable = user_editable_fields(request.user, obj)
-        all_fields = [f for _name, opts in self.fieldsets for row in opts["fields"] for f in (row if isinstance(row, tuple) else (row,))]
+        all_fields = [
+            f for _name, opts in self.fieldsets for row in opts["fields"] for f in (row if isinstance(row, tuple) else (row,))
+        ]
         return tuple(dict.fromkeys([*self.readonly_fields, *(f for f in all_fields if f not in editable)]))
 
     # --- writes go through services ---------------------------------------------------------
@@ -251,7 +260,9 @@ class PatientAdmin(SimpleHistoryAdmin):
         if change:
             saved = services.patient_update(actor=request.user, patient=obj, changes=data)
         else:
-            saved = services.patient_create(actor=request.user, data={f: form.cleaned_data[f] for f in form.cleaned_data if f in STAFF_EDITABLE_FIELDS})
+            saved = services.patient_create(
+                actor=request.user, data={f: form.cleaned_data[f] for f in form.cleaned_data if f in STAFF_EDITABLE_FIELDS}
+            )
         obj.pk = saved.pk
         obj.refresh_from_db()
 
@@ -264,7 +275,10 @@ class PatientAdmin(SimpleHistoryAdmin):
                     continue
                 if f.instance.pk is None:
                     services.care_team_member_add(
-                        actor=request.user, patient=patient, user=f.cleaned_data["user"], role=f.cleaned_data["role"],
+                        actor=request.user,
+                        patient=patient,
+                        user=f.cleaned_data["user"],
+                        role=f.cleaned_data["role"],
                         period_start=f.cleaned_data.get("period_start"),
                     )
                 elif "period_end" in f.changed_data and f.cleaned_data.get("period_end"):
@@ -322,7 +336,9 @@ class ClinicalNoteAdmin(SimpleHistoryAdmin):
         note = self.get_queryset(request).filter(pk=object_id if str(object_id).isdigit() else None).first()
         if note is None:
             raise Http404
-        services.access_log_record(actor=request.user, patient=note.patient, resource="notes", channel=AccessChannel.ADMIN, request=request)
+        services.access_log_record(
+            actor=request.user, patient=note.patient, resource="notes", channel=AccessChannel.ADMIN, request=request
+        )
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description=_("Mark selected notes reviewed"))

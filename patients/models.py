@@ -71,7 +71,11 @@ class Patient(models.Model):
     deceased = models.BooleanField(_("deceased"), default=False)
     deceased_at = models.DateTimeField(_("deceased at"), null=True, blank=True)
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="patient",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="patient",
         verbose_name=_("portal account"),
     )
     created_at = models.DateTimeField(auto_now_add=True)
@@ -117,7 +121,9 @@ class PatientIdentifier(models.Model):
     system = models.CharField(_("system"), max_length=200, help_text=_("URI of the issuing system."))
     value = models.CharField(_("value"), max_length=100)
     use = models.CharField(
-        _("use"), max_length=16, blank=True,
+        _("use"),
+        max_length=16,
+        blank=True,
         choices=[("usual", _("Usual")), ("official", _("Official")), ("secondary", _("Secondary")), ("old", _("Old"))],
     )
     history = HistoricalRecords()
@@ -136,8 +142,14 @@ class PatientContact(models.Model):
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="contacts")
     name = models.CharField(_("name"), max_length=200)
     relationship = models.CharField(
-        _("relationship"), max_length=32,
-        choices=[("next_of_kin", _("Next of kin")), ("emergency", _("Emergency contact")), ("guardian", _("Legal guardian")), ("caregiver", _("Caregiver"))],
+        _("relationship"),
+        max_length=32,
+        choices=[
+            ("next_of_kin", _("Next of kin")),
+            ("emergency", _("Emergency contact")),
+            ("guardian", _("Legal guardian")),
+            ("caregiver", _("Caregiver")),
+        ],
     )
     phone = models.CharField(_("phone"), max_length=32, blank=True)
     email = models.EmailField(_("email"), blank=True)
@@ -230,7 +242,8 @@ class Encounter(ClinicalFact):
 
     encounter_class = models.CharField(_("class"), max_length=8, choices=EncounterClass.choices)
     status = models.CharField(
-        _("status"), max_length=16,
+        _("status"),
+        max_length=16,
         choices=[(s, s) for s in ("planned", "arrived", "in-progress", "finished", "cancelled", "entered-in-error", "unknown")],
     )
     type_code = models.CharField(_("type code"), max_length=64, blank=True)
@@ -259,7 +272,8 @@ class Encounter(ClinicalFact):
 class Condition(ClinicalFact, Coded):
     encounter = models.ForeignKey(Encounter, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     clinical_status = models.CharField(
-        _("clinical status"), max_length=16,
+        _("clinical status"),
+        max_length=16,
         choices=[(s, s) for s in ("active", "recurrence", "relapse", "inactive", "remission", "resolved")],
     )
     verification_status = models.CharField(_("verification status"), max_length=20, blank=True)

@@ -24,7 +24,14 @@ PATIENT_SELF_EDITABLE_FIELDS = frozenset(
     {"email", "phone", "address_line", "postal_code", "city", "country", "preferred_language", "preferred_channel", "time_zone"}
 )
 STAFF_EDITABLE_FIELDS = PATIENT_SELF_EDITABLE_FIELDS | {
-    "mrn", "given_name", "family_name", "birth_date", "gender", "active", "deceased", "deceased_at",
+    "mrn",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "gender",
+    "active",
+    "deceased",
+    "deceased_at",
 }
 
 
@@ -57,8 +64,7 @@ def user_editable_fields(user, patient) -> frozenset[str]:
 
 def user_may_manage_care_team(user, patient) -> bool:
     return user.is_active and (
-        user.is_superuser
-        or (user.has_perm("patients.add_careteammember") and user.has_perm("patients.change_patient", patient))
+        user.is_superuser or (user.has_perm("patients.add_careteammember") and user.has_perm("patients.change_patient", patient))
     )
 
 

@@ -64,9 +64,7 @@ def patients_for_user(*, user, search: str = "") -> QuerySet[Patient]:
     if user_sees_all_patients(user):
         qs = Patient.objects.all()
     elif user_may_open_patients(user):
-        qs = get_objects_for_user(
-            user, "patients.view_patient", klass=Patient, accept_global_perms=False, with_superuser=False
-        )
+        qs = get_objects_for_user(user, "patients.view_patient", klass=Patient, accept_global_perms=False, with_superuser=False)
     elif hasattr(user, "patient"):
         qs = Patient.objects.filter(user=user)
     else:
@@ -119,10 +117,7 @@ def notes_for_patient(*, patient: Patient) -> QuerySet[ClinicalNote]:
 
 
 def care_managers_of(*, patient: Patient) -> list:
-    return [
-        m.user
-        for m in care_team_for_patient(patient=patient).filter(role="care_manager", user__is_active=True)
-    ]
+    return [m.user for m in care_team_for_patient(patient=patient).filter(role="care_manager", user__is_active=True)]
 
 
 def notes_to_review_for_user(*, user) -> QuerySet[ClinicalNote]:

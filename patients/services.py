@@ -96,13 +96,21 @@ def patient_link_user(*, actor, patient: Patient, user) -> Patient:
 
 
 def _grant(user, patient: Patient) -> None:
-    for perm in {p for m in CareTeamMember.objects.filter(patient=patient, user=user, period_end__isnull=True) for p in CARE_TEAM_OBJECT_PERMISSIONS[m.role]}:
+    for perm in {
+        p
+        for m in CareTeamMember.objects.filter(patient=patient, user=user, period_end__isnull=True)
+        for p in CARE_TEAM_OBJECT_PERMISSIONS[m.role]
+    }:
         assign_perm(f"patients.{perm}", user, patient)
 
 
 def _revoke_unbacked(user, patient: Patient) -> None:
     """Remove the object permissions no remaining open membership backs."""
-    still = {p for m in CareTeamMember.objects.filter(patient=patient, user=user, period_end__isnull=True) for p in CARE_TEAM_OBJECT_PERMISSIONS[m.role]}
+    still = {
+        p
+        for m in CareTeamMember.objects.filter(patient=patient, user=user, period_end__isnull=True)
+        for p in CARE_TEAM_OBJECT_PERMISSIONS[m.role]
+    }
     for perm in {"view_patient", "change_patient"} - still:
         remove_perm(f"patients.{perm}", user, patient)
 
@@ -122,7 +130,8 @@ def care_team_member_add(*, actor, patient: Patient, user, role: str, period_sta
         raise ValidationError({"user": _("This person is already on the care team in this role.")}) from None
     _grant(user, patient)
     outbox_event_emit(
-        topic=events.CARE_TEAM_MEMBER_ADDED, patient_id=patient.pk,
+        topic=events.CARE_TEAM_MEMBER_ADDED,
+        patient_id=patient.pk,
         payload={"patient_id": patient.pk, "member_id": member.pk, "user_id": user.pk, "role": role},
     )
     return member
@@ -144,7 +153,8 @@ def care_team_member_end(*, actor, member: CareTeamMember, period_end: dt.date |
     _save(member, actor=actor)
     _revoke_unbacked(member.user, member.patient)
     outbox_event_emit(
-        topic=events.CARE_TEAM_MEMBER_ENDED, patient_id=member.patient_id,
+        topic=events.CARE_TEAM_MEMBER_ENDED,
+        patient_id=member.patient_id,
         payload={"patient_id": member.patient_id, "member_id": member.pk, "user_id": member.user_id},
     )
     return member
@@ -181,18 +191,24 @@ def clinical_note_review(*, actor, note: ClinicalNote) -> ClinicalNote:
     note = ClinicalNote.objects.select_for_update().get(pk=note.pk)
     if note.reviewed_at is not None:
         return note
-    if not (actor.is_superuser or note.patient.care_team.filter(user=actor, role="care_manager", period_end__isnull=True).exists()):
+    if not (
+        actor.is_superuser or note.patient.care_team.filter(user=actor, role="care_manager", period_end__isnull=True).exists()
+    ):
         raise PermissionDenied
     note.reviewed_by = actor
     note.reviewed_at = timezone.now()
     _save(note, actor=actor)
     outbox_event_emit(
-        topic=events.CLINICAL_NOTE_REVIEWED, patient_id=note.patient_id, payload={"patient_id": note.patient_id, "note_id": note.pk}
+        topic=events.CLINICAL_NOTE_REVIEWED,
+        patient_id=note.patient_id,
+        payload={"patient_id": note.patient_id, "note_id": note.pk},
     )
     return note
 
 
-def access_log_record(*, actor, patient: Patient, resource: str, channel: AccessChannel | str, request=None, action: str = "view") -> AccessLog:
+def access_log_record(
+    *, actor, patient: Patient, resource: str, channel: AccessChannel | str, request=None, action: str = "view"
+) -> AccessLog:
     """Write who read which patient's record, from where, through which channel."""
     label = getattr(actor, "email", None) or str(actor or "system")
     meta = request.META if request is not None else {}

@@ -10,14 +10,20 @@ class ContactDetailsForm(forms.Form):
 
     email = forms.EmailField(label=_("Email"), required=False, max_length=254)
     phone = forms.RegexField(
-        label=_("Phone"), required=False, max_length=32, regex=r"^\+?[0-9 ().-]{6,31}$",
+        label=_("Phone"),
+        required=False,
+        max_length=32,
+        regex=r"^\+?[0-9 ().-]{6,31}$",
         error_messages={"invalid": _("Enter a phone number: digits, spaces and an optional leading +.")},
     )
     address_line = forms.CharField(label=_("Address"), required=False, max_length=200)
     postal_code = forms.CharField(label=_("Postal code"), required=False, max_length=20)
     city = forms.CharField(label=_("City"), required=False, max_length=100)
     country = forms.RegexField(
-        label=_("Country"), required=False, regex=r"^[A-Za-z]{2}$", max_length=2,
+        label=_("Country"),
+        required=False,
+        regex=r"^[A-Za-z]{2}$",
+        max_length=2,
         help_text=_("Two-letter code, e.g. FR, IT, GB."),
         error_messages={"invalid": _("Enter a two-letter country code, e.g. FR.")},
     )

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "outreach",
     # Salus: the patient site
     "portal",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -116,7 +117,7 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.filebased.FileBasedCache", "LOCATION": str(VAR_DIR / "cache")}}
     # The embedded default: a real Celery worker and beat on a file-system broker, no server.
     _broker_dir = VAR_DIR / "broker"
-    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_URL = "filesystem://localhost/"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "queue"),
         "data_folder_out": str(_broker_dir / "queue"),

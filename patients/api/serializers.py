@@ -20,9 +20,26 @@ from ..models import (
 from ..permissions import PATIENT_SELF_EDITABLE_FIELDS, STAFF_EDITABLE_FIELDS
 
 PATIENT_FIELDS = [
-    "id", "mrn", "given_name", "family_name", "birth_date", "gender", "email", "phone", "address_line", "postal_code",
-    "city", "country", "preferred_language", "preferred_channel", "time_zone", "active", "deceased", "deceased_at",
-    "created_at", "updated_at",
+    "id",
+    "mrn",
+    "given_name",
+    "family_name",
+    "birth_date",
+    "gender",
+    "email",
+    "phone",
+    "address_line",
+    "postal_code",
+    "city",
+    "country",
+    "preferred_language",
+    "preferred_channel",
+    "time_zone",
+    "active",
+    "deceased",
+    "deceased_at",
+    "created_at",
+    "updated_at",
 ]
 
 

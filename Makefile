@@ -1,0 +1,57 @@
+# Salus — the two set-up commands are `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO_PATIENTS ?= 200
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The integration tier: PostgreSQL and Redis. Skipped, with a message, when they do not answer.
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+
+.PHONY: demo test venv lint unit integration browser bench clean
+
+$(VENV)/.installed: requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## make demo: web + Celery worker + beat on SQLite and a file-system broker, with demo data.
+demo: venv
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py seed_demo --patients $(DEMO_PATIENTS) --if-empty
+	@echo ""
+	@echo "Salus is starting:  portal http://$(HOST):$(PORT)/portal/   admin http://$(HOST):$(PORT)/admin/"
+	@echo "                    API docs http://$(HOST):$(PORT)/api/v1/docs/   schema http://$(HOST):$(PORT)/api/v1/schema/"
+	@echo "                    health http://$(HOST):$(PORT)/health/        Ctrl-C stops web, worker and beat."
+	@bash -c 'trap "kill 0" INT TERM EXIT; \
+	  $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 --hostname=salus-worker@%h & \
+	  $(VENV)/bin/celery -A config beat --loglevel=INFO & \
+	  $(PY) manage.py runserver $(HOST):$(PORT) & \
+	  wait'
+
+## make test: lint, checks, layering, the unit tier on SQLite, then the integration tier.
+test: venv lint unit integration
+
+lint:
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py check --fail-level WARNING
+	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(VENV)/bin/lint-imports
+
+unit:
+	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -m "not integration" -q
+
+integration:
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m integration -q -p tests.integration_gate
+
+bench: venv
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/seed_large.py --patients 1000000
+	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/api.py
+
+clean:
+	rm -rf var .pytest_cache

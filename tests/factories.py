@@ -1,0 +1,126 @@
+import datetime as dt
+
+import factory
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from accounts.models import User
+from patients import models as m
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+
+    email = factory.Sequence(lambda n: f"user{n}@salus.test")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    password = factory.django.Password("pw-for-tests-1")
+
+
+class PatientFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Patient
+
+    mrn = factory.Sequence(lambda n: f"T{n:07d}")
+    given_name = factory.Faker("first_name")
+    family_name = factory.Faker("last_name")
+    birth_date = factory.Faker("date_of_birth", minimum_age=1, maximum_age=99)
+    gender = "female"
+    email = factory.Sequence(lambda n: f"patient{n}@example.org")
+    phone = "+33 6 12 34 56 78"
+    preferred_language = "fr"
+
+
+class EncounterFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Encounter
+
+    patient = factory.SubFactory(PatientFactory)
+    encounter_class = "AMB"
+    status = "finished"
+    period_start = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=3))
+    period_end = factory.LazyFunction(lambda: timezone.now() - dt.timedelta(days=3) + dt.timedelta(minutes=30))
+
+
+class ConditionFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Condition
+
+    patient = factory.SubFactory(PatientFactory)
+    code_system = m.CodeSystem.SNOMED
+    code = "44054006"
+    display = "Diabetes mellitus type 2"
+    clinical_status = "active"
+
+
+class ObservationFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Observation
+
+    patient = factory.SubFactory(PatientFactory)
+    code_system = m.CodeSystem.LOINC
+    code = "8867-4"
+    display = "Heart rate"
+    category = "vital-signs"
+    value_quantity = 72
+    value_unit = "/min"
+    effective_at = factory.LazyFunction(timezone.now)
+
+
+class MedicationRequestFactory(DjangoModelFactory):
+    class Meta:
+        model = m.MedicationRequest
+
+    patient = factory.SubFactory(PatientFactory)
+    code_system = m.CodeSystem.RXNORM
+    code = "860975"
+    display = "Metformin 500 MG"
+    status = "active"
+    authored_on = factory.LazyFunction(timezone.now)
+
+
+class AllergyFactory(DjangoModelFactory):
+    class Meta:
+        model = m.AllergyIntolerance
+
+    patient = factory.SubFactory(PatientFactory)
+    code_system = m.CodeSystem.SNOMED
+    code = "91936005"
+    display = "Allergy to penicillin"
+    clinical_status = "active"
+
+
+class ProcedureFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Procedure
+
+    patient = factory.SubFactory(PatientFactory)
+    code_system = m.CodeSystem.SNOMED
+    code = "80146002"
+    display = "Appendectomy"
+    status = "completed"
+    performed_start = factory.LazyFunction(timezone.now)
+
+
+class ImmunizationFactory(DjangoModelFactory):
+    class Meta:
+        model = m.Immunization
+
+    patient = factory.SubFactory(PatientFactory)
+    code_system = m.CodeSystem.CVX
+    code = "140"
+    display = "Influenza"
+    status = "completed"
+    occurrence = factory.LazyFunction(timezone.now)
+
+
+FACT_FACTORIES = {
+    "encounters": EncounterFactory,
+    "conditions": ConditionFactory,
+    "observations": ObservationFactory,
+    "medication-requests": MedicationRequestFactory,
+    "allergies": AllergyFactory,
+    "procedures": ProcedureFactory,
+    "immunizations": ImmunizationFactory,
+}
