@@ -98,7 +98,7 @@ class Command(BaseCommand):
         return users
 
     def _print_logins(self):
-        self.stdout.write("\nDemo logins (password for all: %s)" % DEMO_PASSWORD)
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD})")
         for email, first, last, role in DEMO_USERS:
             self.stdout.write(f"  {role.value:<14} {email:<24} {first} {last}")
         for email, first, last, *_ in DEMO_PATIENTS:
