@@ -50,11 +50,18 @@ def validate_time_zone(value: str) -> None:
 _TIME_ZONES = frozenset(available_timezones())
 
 
+def validate_not_in_future(value) -> None:
+    from django.utils import timezone
+
+    if value > timezone.localdate():
+        raise ValidationError(_("This date is in the future."), code="future")
+
+
 class Patient(models.Model):
     mrn = models.CharField(_("MRN"), max_length=64, unique=True, help_text=_("Medical record number."))
     given_name = models.CharField(_("given name"), max_length=100)
     family_name = models.CharField(_("family name"), max_length=100)
-    birth_date = models.DateField(_("birth date"))
+    birth_date = models.DateField(_("birth date"), validators=[validate_not_in_future])
     gender = models.CharField(_("administrative gender"), max_length=16, choices=Gender.choices, default=Gender.UNKNOWN)
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
@@ -341,6 +348,7 @@ class AllergyIntolerance(ClinicalFact, Coded):
     recorded_date = models.DateTimeField(_("recorded"), null=True, blank=True)
 
     class Meta(ClinicalFact.Meta):
+        ordering = ["-recorded_date", "-id"]
         verbose_name = _("allergy or intolerance")
         verbose_name_plural = _("allergies and intolerances")
 

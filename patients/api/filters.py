@@ -12,7 +12,8 @@ class PatientFilter(django_filters.FilterSet):
     born_before = django_filters.DateFilter(field_name="birth_date", lookup_expr="lte")
     gender = django_filters.ChoiceFilter(choices=Gender.choices)
     preferred_language = django_filters.ChoiceFilter(choices=Language.choices)
-    active = django_filters.BooleanFilter()
+    # A choice, not a BooleanFilter: "active=perhaps" must be a 400, not silently no filter.
+    active = django_filters.TypedChoiceFilter(choices=[("true", "true"), ("false", "false")], coerce=lambda v: v == "true")
 
     class Meta:
         model = Patient
