@@ -125,7 +125,10 @@ class FactInline(admin.TabularInline):
             base = formset.get_queryset
 
             def get_queryset(fs):
-                return base(fs).filter(pk__in=Subquery(recent))
+                # Cached: the formset asks for its queryset once per form.
+                if not hasattr(fs, "_recent"):
+                    fs._recent = base(fs).filter(pk__in=Subquery(recent))
+                return fs._recent
 
             formset = type(formset.__name__, (formset,), {"get_queryset": get_queryset})
         return formset
@@ -269,33 +272,44 @@ class PatientAdmin(SimpleHistoryAdmin):
     def save_formset(self, request, form, formset, change):
         patient = form.instance
         model = formset.model
-        if model is CareTeamMember:
-            for f in formset.forms:
-                if not f.has_changed() or not f.is_valid() or f.cleaned_data.get("DELETE"):
-                    continue
+        # What the admin's change message and history list report.
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for f in formset.forms:
+            if not f.has_changed() or not f.is_valid():
+                continue
+            deleting = f.instance.pk is not None and f.cleaned_data.get("DELETE")
+            if model is CareTeamMember:
                 if f.instance.pk is None:
-                    services.care_team_member_add(
-                        actor=request.user,
-                        patient=patient,
-                        user=f.cleaned_data["user"],
-                        role=f.cleaned_data["role"],
-                        period_start=f.cleaned_data.get("period_start"),
+                    formset.new_objects.append(
+                        services.care_team_member_add(
+                            actor=request.user,
+                            patient=patient,
+                            user=f.cleaned_data["user"],
+                            role=f.cleaned_data["role"],
+                            period_start=f.cleaned_data.get("period_start"),
+                        )
                     )
                 elif "period_end" in f.changed_data and f.cleaned_data.get("period_end"):
-                    services.care_team_member_end(actor=request.user, member=f.instance, period_end=f.cleaned_data["period_end"])
-        elif model is ClinicalNote:
-            for f in formset.forms:
-                if f.instance.pk is None and f.has_changed() and f.cleaned_data.get("text"):
-                    services.clinical_note_create(actor=request.user, patient=patient, text=f.cleaned_data["text"])
-        elif model in (PatientIdentifier, PatientContact):
-            for f in formset.forms:
-                if f.instance.pk is not None and f.cleaned_data.get("DELETE"):
+                    member = services.care_team_member_end(
+                        actor=request.user, member=f.instance, period_end=f.cleaned_data["period_end"]
+                    )
+                    formset.changed_objects.append((member, ["period_end"]))
+            elif model is ClinicalNote:
+                if f.instance.pk is None and f.cleaned_data.get("text"):
+                    formset.new_objects.append(
+                        services.clinical_note_create(actor=request.user, patient=patient, text=f.cleaned_data["text"])
+                    )
+            elif model in (PatientIdentifier, PatientContact):
+                if deleting:
                     services.patient_detail_row_delete(actor=request.user, row=f.instance)
-                elif f.has_changed():
+                    formset.deleted_objects.append(f.instance)
+                else:
+                    is_new = f.instance.pk is None
                     row = f.save(commit=False)
                     row.patient = patient
                     services.patient_detail_row_save(actor=request.user, row=row)
-        # Clinical fact inlines are read-only: nothing to save.
+                    (formset.new_objects.append(row) if is_new else formset.changed_objects.append((row, f.changed_data)))
+            # Clinical fact inlines are read-only: nothing to save.
 
 
 @admin.register(ClinicalNote)

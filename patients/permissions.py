@@ -35,6 +35,18 @@ STAFF_EDITABLE_FIELDS = PATIENT_SELF_EDITABLE_FIELDS | {
 }
 
 
+def _object_perm(user, perm: str, patient) -> bool:
+    """`user.has_perm(perm, patient)`, remembered on the user object for the request: the admin
+    asks the same question for every inline of a page."""
+    cache = getattr(user, "_salus_object_perms", None)
+    if cache is None:
+        cache = user._salus_object_perms = {}
+    key = (perm, patient.pk)
+    if key not in cache:
+        cache[key] = user.has_perm(perm, patient)
+    return cache[key]
+
+
 def user_sees_all_patients(user) -> bool:
     return user.is_active and (user.is_superuser or user.has_perm("patients.view_patient"))
 
@@ -57,14 +69,15 @@ def user_editable_fields(user, patient) -> frozenset[str]:
         return frozenset()
     if patient.user_id is not None and patient.user_id == user.pk:
         return PATIENT_SELF_EDITABLE_FIELDS
-    if user.is_superuser or user.has_perm("patients.change_patient") or user.has_perm("patients.change_patient", patient):
+    if user.is_superuser or user.has_perm("patients.change_patient") or _object_perm(user, "patients.change_patient", patient):
         return STAFF_EDITABLE_FIELDS
     return frozenset()
 
 
 def user_may_manage_care_team(user, patient) -> bool:
     return user.is_active and (
-        user.is_superuser or (user.has_perm("patients.add_careteammember") and user.has_perm("patients.change_patient", patient))
+        user.is_superuser
+        or (user.has_perm("patients.add_careteammember") and _object_perm(user, "patients.change_patient", patient))
     )
 
 

@@ -86,7 +86,13 @@ def test_care_manager_reads_clinical_facts_and_the_read_is_logged(api, care_mana
     assert response.status_code == 200
     assert response.json()["count"] == 1
     log = AccessLog.objects.get()
-    assert (log.actor, log.patient, log.resource, log.channel, log.user_agent) == (care_manager_alice, paul, kind, "api", "client/1.0")
+    assert (log.actor, log.patient, log.resource, log.channel, log.user_agent) == (
+        care_manager_alice,
+        paul,
+        kind,
+        "api",
+        "client/1.0",
+    )
 
 
 def test_retrieve_writes_an_access_log_row(api, provider_paula, paul):
@@ -127,7 +133,9 @@ def test_care_manager_list_query_budget_does_not_grow(api, care_manager_alice, d
 
 
 @pytest.mark.parametrize("kind", [*CLINICAL_KINDS, "notes", "care-team"])
-def test_clinical_lists_query_budget_does_not_grow(api, care_manager_alice, provider_paula, django_assert_num_queries, paul, kind):
+def test_clinical_lists_query_budget_does_not_grow(
+    api, care_manager_alice, provider_paula, django_assert_num_queries, paul, kind
+):
     from patients.services import clinical_note_create
 
     client = api.as_user(care_manager_alice)
@@ -153,7 +161,14 @@ def test_clinical_lists_query_budget_does_not_grow(api, care_manager_alice, prov
 def test_front_desk_registers_a_patient(api, front_desk_fay):
     response = api.as_user(front_desk_fay).post(
         "/api/v1/patients/",
-        {"mrn": "API-1", "given_name": "Léa", "family_name": "Roux", "birth_date": "1985-04-12", "gender": "female", "preferred_language": "fr"},
+        {
+            "mrn": "API-1",
+            "given_name": "Léa",
+            "family_name": "Roux",
+            "birth_date": "1985-04-12",
+            "gender": "female",
+            "preferred_language": "fr",
+        },
     )
     assert response.status_code == 201, response.json()
     patient = Patient.objects.get(mrn="API-1")
@@ -176,10 +191,16 @@ def test_care_manager_cannot_register_patients(api, care_manager_alice):
         ({"mrn": "X1", "given_name": "A", "family_name": "B", "birth_date": "1985-02-30"}, "birth_date"),
         ({"mrn": "X1", "given_name": "A", "family_name": "B", "birth_date": "1985-01-01", "gender": "robot"}, "gender"),
         ({"mrn": "X1", "given_name": "A" * 500, "family_name": "B", "birth_date": "1985-01-01"}, "given_name"),
-        ({"mrn": "X1", "given_name": "A", "family_name": "B", "birth_date": "1985-01-01", "time_zone": "Europe/Atlantis"}, "time_zone"),
+        (
+            {"mrn": "X1", "given_name": "A", "family_name": "B", "birth_date": "1985-01-01", "time_zone": "Europe/Atlantis"},
+            "time_zone",
+        ),
         ({"mrn": "X1", "given_name": "A", "family_name": "B", "birth_date": "1985-01-01", "active": "maybe"}, "active"),
         ({"mrn": "X1", "given_name": ["A"], "family_name": "B", "birth_date": "1985-01-01"}, "given_name"),
-        ({"mrn": "X1", "given_name": "A", "family_name": "B", "birth_date": "1985-01-01", "deceased_at": "yesterday"}, "deceased_at"),
+        (
+            {"mrn": "X1", "given_name": "A", "family_name": "B", "birth_date": "1985-01-01", "deceased_at": "yesterday"},
+            "deceased_at",
+        ),
     ],
 )
 def test_bad_patient_payloads_get_400_naming_the_field(api, front_desk_fay, payload, field):
@@ -195,7 +216,9 @@ def test_duplicate_mrn_is_400_on_mrn(api, front_desk_fay, paul):
     assert response.status_code == 400 and "mrn" in response.json()
 
 
-@pytest.mark.parametrize("query", ["gender=robot", "birth_date=notadate", "born_after=2020-13-01", "active=perhaps", "preferred_language=de"])
+@pytest.mark.parametrize(
+    "query", ["gender=robot", "birth_date=notadate", "born_after=2020-13-01", "active=perhaps", "preferred_language=de"]
+)
 def test_bad_filters_get_400_naming_the_filter(api, front_desk_fay, query):
     response = api.as_user(front_desk_fay).get(f"/api/v1/patients/?{query}")
     assert response.status_code == 400
@@ -221,7 +244,9 @@ def test_provider_cannot_update_demographics(api, provider_paula, paul):
 
 def test_care_team_add_and_end_through_the_api(api, care_manager_alice, care_manager_bob, paul):
     client = api.as_user(care_manager_alice)
-    response = client.post(f"/api/v1/patients/{paul.pk}/care-team/", {"user": care_manager_bob.pk, "role": "nurse"}, format="json")
+    response = client.post(
+        f"/api/v1/patients/{paul.pk}/care-team/", {"user": care_manager_bob.pk, "role": "nurse"}, format="json"
+    )
     assert response.status_code == 201, response.json()
     assert client.get(f"/api/v1/patients/{paul.pk}/care-team/").json()["count"] == 3
     assert api.as_user(care_manager_bob).get(f"/api/v1/patients/{paul.pk}/").status_code == 200
@@ -231,7 +256,15 @@ def test_care_team_add_and_end_through_the_api(api, care_manager_alice, care_man
     assert api.as_user(care_manager_bob).get(f"/api/v1/patients/{paul.pk}/").status_code == 404
 
 
-@pytest.mark.parametrize(("payload", "field"), [({"role": "care_manager"}, "user"), ({"user": 999999, "role": "nurse"}, "user"), ({"user": 1, "role": "wizard"}, "role"), ({"user": "x", "role": "nurse"}, "user")])
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"role": "care_manager"}, "user"),
+        ({"user": 999999, "role": "nurse"}, "user"),
+        ({"user": 1, "role": "wizard"}, "role"),
+        ({"user": "x", "role": "nurse"}, "user"),
+    ],
+)
 def test_bad_care_team_input(api, care_manager_alice, paul, payload, field):
     response = api.as_user(care_manager_alice).post(f"/api/v1/patients/{paul.pk}/care-team/", payload, format="json")
     assert response.status_code == 400 and field in response.json()
@@ -243,7 +276,9 @@ def test_end_of_someone_elses_membership_is_404(api, care_manager_alice, petra):
 
 
 def test_notes_write_and_review(api, provider_paula, care_manager_alice, paul):
-    response = api.as_user(provider_paula).post(f"/api/v1/patients/{paul.pk}/notes/", {"text": "Follow-up in 2 weeks."}, format="json")
+    response = api.as_user(provider_paula).post(
+        f"/api/v1/patients/{paul.pk}/notes/", {"text": "Follow-up in 2 weeks."}, format="json"
+    )
     assert response.status_code == 201
     note_id = response.json()["id"]
     assert api.as_user(provider_paula).post(f"/api/v1/notes/{note_id}/review/").status_code == 403
@@ -260,7 +295,9 @@ def test_bad_note_input_is_400(api, provider_paula, paul, payload):
 
 def test_note_on_another_patients_encounter_is_refused(api, provider_paula, paul, petra):
     encounter = FACT_FACTORIES["encounters"](patient=petra)
-    response = api.as_user(provider_paula).post(f"/api/v1/patients/{paul.pk}/notes/", {"text": "x", "encounter": encounter.pk}, format="json")
+    response = api.as_user(provider_paula).post(
+        f"/api/v1/patients/{paul.pk}/notes/", {"text": "x", "encounter": encounter.pk}, format="json"
+    )
     assert response.status_code == 400 and "encounter" in response.json()
 
 
@@ -295,7 +332,15 @@ def test_me_updates_contact_details_only(api, patient_paul, paul):
     assert paul.birth_date == old_birth and paul.mrn == "MRN-PAUL"
 
 
-@pytest.mark.parametrize(("payload", "field"), [({"preferred_language": "xx"}, "preferred_language"), ({"email": "nope"}, "email"), ({"time_zone": "Nowhere/City"}, "time_zone"), ({"phone": "1" * 40}, "phone")])
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"preferred_language": "xx"}, "preferred_language"),
+        ({"email": "nope"}, "email"),
+        ({"time_zone": "Nowhere/City"}, "time_zone"),
+        ({"phone": "1" * 40}, "phone"),
+    ],
+)
 def test_me_bad_input(api, patient_paul, paul, payload, field):
     response = api.as_user(patient_paul).patch("/api/v1/me/", payload, format="json")
     assert response.status_code == 400 and field in response.json()
