@@ -104,7 +104,7 @@ def test_retrieve_writes_an_access_log_row(api, provider_paula, paul):
 
 
 def _grow(paul, n):
-    for i in range(n):
+    for _ in range(n):
         PatientFactory()
         for kind in CLINICAL_KINDS:
             FACT_FACTORIES[kind](patient=paul)

@@ -19,7 +19,13 @@ pytestmark = pytest.mark.django_db
 
 
 def _data(**over):
-    data = {"mrn": "MRN-NEW-1", "given_name": "Chiara", "family_name": "Bassi", "birth_date": dt.date(1980, 5, 17), "gender": "female"}
+    data = {
+        "mrn": "MRN-NEW-1",
+        "given_name": "Chiara",
+        "family_name": "Bassi",
+        "birth_date": dt.date(1980, 5, 17),
+        "gender": "female",
+    }
     return {**data, **over}
 
 
@@ -138,7 +144,9 @@ def test_future_end_date_is_refused(admin_ada, paul):
     assert "period_end" in err.value.message_dict
 
 
-def test_new_note_notifies_the_care_manager_in_app_and_by_email_without_clinical_text(provider_paula, care_manager_alice, paul, mailoutbox):
+def test_new_note_notifies_the_care_manager_in_app_and_by_email_without_clinical_text(
+    provider_paula, care_manager_alice, paul, mailoutbox
+):
     note = services.clinical_note_create(actor=provider_paula, patient=paul, text="Chest pain resolved, ECG normal.")
 
     messages = OutboxItem.objects.filter(kind=OutboxKind.MESSAGE, recipient_user=care_manager_alice)
@@ -175,7 +183,13 @@ def test_access_log_keeps_the_path_but_not_the_query_string(rf, care_manager_ali
     request = rf.get("/api/v1/patients/1/?q=Lefevre", HTTP_USER_AGENT="pytest", REMOTE_ADDR="10.1.2.3")
     services.access_log_record(actor=care_manager_alice, patient=paul, resource="record", channel="api", request=request)
     row = AccessLog.objects.get()
-    assert (row.actor, row.patient, row.channel, row.ip_address, row.user_agent) == (care_manager_alice, paul, "api", "10.1.2.3", "pytest")
+    assert (row.actor, row.patient, row.channel, row.ip_address, row.user_agent) == (
+        care_manager_alice,
+        paul,
+        "api",
+        "10.1.2.3",
+        "pytest",
+    )
     assert row.path == "/api/v1/patients/1/"
 
 
