@@ -96,6 +96,7 @@ class CareTeamListCreateApi(_PatientScopedMixin, generics.ListAPIView):
     """A patient's current care team; add a member (grants them access to the patient)."""
 
     serializer_class = CareTeamMemberSerializer
+    queryset = CareTeamMember.objects.none()  # for the schema; the real one comes from the selector
     clinical = False
     resource = "care_team"
     filterset_class = None
@@ -130,6 +131,7 @@ class NoteListCreateApi(_PatientScopedMixin, generics.ListAPIView):
     """A patient's clinical notes (care team and administrators); write a note."""
 
     serializer_class = ClinicalNoteSerializer
+    queryset = ClinicalNote.objects.none()  # for the schema; the real one comes from the selector
     resource = "notes"
     filterset_class = None
 
