@@ -2,15 +2,17 @@ from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.decorators import login_required
 from django.urls import include, path
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from .health import health
 
 # Staff sign in through allauth (rate limits, MFA), never through the admin's own form.
 admin.site.login = login_required(admin.site.login)
-admin.site.site_header = f"{settings.SALUS_SITE_NAME} — staff"
+admin.site.site_header = format_lazy(_("{site} — staff"), site=settings.SALUS_SITE_NAME)
 admin.site.site_title = settings.SALUS_SITE_NAME
-admin.site.index_title = "Clinical CRM"
+admin.site.index_title = _("Clinical CRM")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),

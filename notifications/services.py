@@ -23,7 +23,10 @@ def _nudge(item_id: int) -> None:
     from .tasks import outbox_deliver
 
     try:
-        outbox_deliver.apply_async(args=[item_id], retry=False)
+        # One connection attempt, no publish retry: a down broker must not hold the request that
+        # just committed (the dispatcher will publish the row once the broker is back).
+        with outbox_deliver.app.connection_for_write(transport_options={"max_retries": 0}) as conn:
+            outbox_deliver.apply_async(args=[item_id], retry=False, connection=conn)
     except Exception as exc:  # noqa: BLE001 - any broker failure only delays delivery
         logger.warning("Broker unavailable, outbox item %s left for the dispatcher: %s", item_id, type(exc).__name__)
 
@@ -36,9 +39,10 @@ def _outbox_write(**fields) -> OutboxItem:
         with transaction.atomic():
             item = OutboxItem.objects.create(**fields)
     except IntegrityError:
-        if dedupe_key is None:
+        existing = OutboxItem.objects.filter(dedupe_key=dedupe_key).first() if dedupe_key else None
+        if existing is None:  # not a duplicate: some other constraint failed
             raise
-        return OutboxItem.objects.get(dedupe_key=dedupe_key)
+        return existing
     if item.available_at <= timezone.now():
         transaction.on_commit(lambda: _nudge(item.pk))
     return item

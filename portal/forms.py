@@ -8,22 +8,32 @@ from patients.permissions import PATIENT_SELF_EDITABLE_FIELDS
 class ContactDetailsForm(forms.Form):
     """A patient's own contact details and preferences. Saved by patients.services.patient_update."""
 
-    email = forms.EmailField(label=_("Email"), required=False, max_length=254)
+    email = forms.EmailField(
+        label=_("Email"), required=False, max_length=254, widget=forms.EmailInput(attrs={"autocomplete": "email"})
+    )
     phone = forms.RegexField(
         label=_("Phone"),
         required=False,
         max_length=32,
         regex=r"^\+?[0-9 ().-]{6,31}$",
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
         error_messages={"invalid": _("Enter a phone number: digits, spaces and an optional leading +.")},
     )
-    address_line = forms.CharField(label=_("Address"), required=False, max_length=200)
-    postal_code = forms.CharField(label=_("Postal code"), required=False, max_length=20)
-    city = forms.CharField(label=_("City"), required=False, max_length=100)
+    address_line = forms.CharField(
+        label=_("Address"), required=False, max_length=200, widget=forms.TextInput(attrs={"autocomplete": "street-address"})
+    )
+    postal_code = forms.CharField(
+        label=_("Postal code"), required=False, max_length=20, widget=forms.TextInput(attrs={"autocomplete": "postal-code"})
+    )
+    city = forms.CharField(
+        label=_("City"), required=False, max_length=100, widget=forms.TextInput(attrs={"autocomplete": "address-level2"})
+    )
     country = forms.RegexField(
         label=_("Country"),
         required=False,
         regex=r"^[A-Za-z]{2}$",
-        max_length=2,
+        # No maxlength on the input: the browser would silently cut "Germany" to "Ge" (Georgia).
+        widget=forms.TextInput(attrs={"autocomplete": "country", "size": 4}),
         help_text=_("Two-letter code, e.g. FR, IT, GB."),
         error_messages={"invalid": _("Enter a two-letter country code, e.g. FR.")},
     )

@@ -122,11 +122,6 @@ def test_wrong_password_is_refused_with_a_message(page, live_server, patient_pau
     expect(page).to_have_url(f"{live_server.url}/accounts/login/")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="portal/forms.py: ContactDetailsForm.country has max_length=2, rendered as maxlength=2, so the browser cuts "
-    "'Germany' to 'Ge' and Georgia is saved without a word",
-)
 def test_country_typed_as_a_name_is_refused_not_cut_short(page, live_server, sign_in, patient_paul, paul):
     sign_in(page, "paul@example.org")
     page.goto(f"{live_server.url}/portal/profile/")

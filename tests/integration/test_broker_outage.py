@@ -65,13 +65,6 @@ def test_message_committed_while_redis_is_down_is_delivered_once_when_it_is_back
     assert outbox_dispatch() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "The on-commit nudge publishes through the pooled broker connection, whose kombu failover options retry "
-        "until broker_connection_timeout: during an outage every committed row holds its request for seconds."
-    ),
-)
 def test_nudge_tries_a_down_broker_once_and_lets_the_commit_return(committed_db, monkeypatch, caplog):
     # Given a broker that does not answer (nothing listens on the port)
     attempts = []
