@@ -19,6 +19,13 @@ from .factories import PatientFactory
 
 
 def _user(email, role, first):
+    from django.contrib.auth.models import Group
+
+    from accounts.roles import roles_sync
+
+    # A transactional test flushes every table, the role groups of the data migration included.
+    if not Group.objects.filter(name=role).exists():
+        roles_sync()
     return user_create(email=email, password="pw-for-tests-1", role=role, first_name=first, last_name="Test", email_verified=True)
 
 
