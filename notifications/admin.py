@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -31,8 +32,9 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, object_id)
-        if obj is not None:
-            services.notification_mark_read(user=request.user, notification=obj)
+        if obj is None:
+            raise Http404
+        services.notification_mark_read(user=request.user, notification=obj)
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description=_("Mark as read"))

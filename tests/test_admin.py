@@ -287,3 +287,26 @@ def test_notes_admin_lists_only_notes_of_visible_patients(
     assert response.status_code == 302
     mine.refresh_from_db()
     assert mine.reviewed_by == care_manager_alice
+
+
+def test_admin_front_page_shows_unread_notifications(client, care_manager_alice, provider_paula, paul):
+    from notifications.models import OutboxItem
+    from notifications.services import outbox_deliver
+    from patients.services import clinical_note_create
+
+    clinical_note_create(actor=provider_paula, patient=paul, text="Seen.")
+    for item in OutboxItem.objects.filter(channel="in_app"):
+        outbox_deliver(item_id=item.pk)
+    client.force_login(care_manager_alice)
+    assert "1 unread notification" in client.get("/admin/").content.decode()
+    notification = care_manager_alice.notifications.get()
+    assert client.get(f"/admin/notifications/notification/{notification.pk}/change/").status_code == 200
+    assert "0 unread notifications" in client.get("/admin/").content.decode()
+
+
+def test_notifications_of_others_are_404(client, care_manager_alice, care_manager_bob):
+    from notifications.models import Notification
+
+    theirs = Notification.objects.create(user=care_manager_bob, title="x")
+    client.force_login(care_manager_alice)
+    assert client.get(f"/admin/notifications/notification/{theirs.pk}/change/").status_code == 404

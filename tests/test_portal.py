@@ -96,3 +96,10 @@ def test_language_switch_sets_the_language(client, patient_paul):
     response = client.post("/i18n/setlang/", {"language": "it", "next": "/portal/"})
     assert response.status_code == 302
     assert client.get("/portal/").headers["Content-Language"] == "it"
+
+
+def test_pages_follow_the_patients_language_until_they_switch(client, patient_petra):
+    client.force_login(patient_petra)
+    assert client.get("/portal/").headers["Content-Language"] == "it"
+    client.post("/i18n/setlang/", {"language": "en", "next": "/portal/"})
+    assert client.get("/portal/").headers["Content-Language"] == "en"

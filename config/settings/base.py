@@ -66,6 +66,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "accounts.middleware.PreferredLanguageMiddleware",
     "accounts.middleware.StaffMfaRequiredMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
