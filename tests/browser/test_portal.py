@@ -21,8 +21,13 @@ def switch_language(page, current_label, language_code):
 def test_patient_signs_in_switches_language_and_edits_contact_details(page, live_server, sign_in, patient_paul, paul):
     sign_in(page, "paul@example.org")
     expect(page).to_have_url(f"{live_server.url}/portal/")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Paul")
+    # The portal opens in Paul's own language (French, from his record), whatever the browser says.
+    expect(page.locator("html")).to_have_attribute("lang", "fr")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Bienvenue, Paul")
     nav = page.get_by_role("navigation")
+
+    switch_language(page, "Langue", "en")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Welcome, Paul")
     expect(nav.get_by_role("link", name="My details")).to_be_visible()
 
     switch_language(page, "Language", "it")
@@ -74,7 +79,7 @@ def test_invalid_contact_details_show_errors_beside_the_fields_and_change_nothin
     history_rows = paul.history.count()
 
     sign_in(page, "paul@example.org")
-    switch_language(page, "Language", "fr")
+    expect(page.locator("html")).to_have_attribute("lang", "fr")  # Paul's own language
     page.goto(f"{live_server.url}/portal/profile/")
 
     phone = page.get_by_label("Téléphone", exact=True)
@@ -123,6 +128,7 @@ def test_wrong_password_is_refused_with_a_message(page, live_server, patient_pau
 
 
 def test_country_typed_as_a_name_is_refused_not_cut_short(page, live_server, sign_in, patient_paul, paul):
+    Patient.objects.filter(pk=paul.pk).update(preferred_language="en")
     sign_in(page, "paul@example.org")
     page.goto(f"{live_server.url}/portal/profile/")
     page.get_by_label("Country", exact=True).press_sequentially("Germany")

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from patients.models import Patient
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PHONE_WIDTH = 375
@@ -42,6 +44,7 @@ FORM_LAYOUT = """
 
 
 def test_profile_page_on_a_phone(mobile_page, live_server, sign_in, patient_paul, screenshot_dir):
+    Patient.objects.filter(user=patient_paul).update(preferred_language="en")  # pages in English
     page = mobile_page
     sign_in(page, "paul@example.org")
     page.goto(f"{live_server.url}/portal/profile/")
@@ -88,6 +91,7 @@ def test_profile_page_on_a_phone(mobile_page, live_server, sign_in, patient_paul
 
 
 def test_home_and_sign_in_pages_on_a_phone(mobile_page, live_server, sign_in, patient_paul, screenshot_dir):
+    Patient.objects.filter(user=patient_paul).update(preferred_language="en")  # pages in English
     page = mobile_page
     page.goto(f"{live_server.url}/accounts/login/")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE_WIDTH
