@@ -5,8 +5,11 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 from simple_history.models import HistoricalRecords
+
+from audit.models import ChainedRecord
 
 
 class CodeSystem(models.TextChoices):
@@ -51,8 +54,6 @@ _TIME_ZONES = frozenset(available_timezones())
 
 
 def validate_not_in_future(value) -> None:
-    from django.utils import timezone
-
     if value > timezone.localdate():
         raise ValidationError(_("This date is in the future."), code="future")
 
@@ -415,10 +416,25 @@ class AccessChannel(models.TextChoices):
     TASK = "task", _("Background task")
 
 
-class AccessLog(models.Model):
-    """One read of a patient's record. Append-only: nothing in Salus updates or deletes a row."""
+class AccessLog(ChainedRecord):
+    """One read of a patient's record. Append-only and hash-chained (audit.chain): a changed or
+    deleted row is found by `manage.py verify_audit`."""
 
-    created_at = models.DateTimeField(auto_now_add=True)
+    CHAIN_NAME = "access_log"
+    CHAIN_FIELDS = (
+        "created_at",
+        "actor",
+        "actor_label",
+        "patient",
+        "action",
+        "resource",
+        "channel",
+        "ip_address",
+        "user_agent",
+        "path",
+    )
+
+    created_at = models.DateTimeField(default=timezone.now)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     actor_label = models.CharField(max_length=254, help_text=_("Who read; kept if the account goes away."))
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="access_logs")

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
+from audit.chain import chain_append
 from notifications.services import outbox_event_emit, staff_notify
 
 from . import events
@@ -212,17 +213,19 @@ def access_log_record(
     """Write who read which patient's record, from where, through which channel."""
     label = getattr(actor, "email", None) or str(actor or "system")
     meta = request.META if request is not None else {}
-    return AccessLog.objects.create(
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=label,
-        patient=patient,
-        action=action,
-        resource=resource,
-        channel=AccessChannel(channel),
-        ip_address=meta.get("REMOTE_ADDR") or None,
-        user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
-        # The path only: a query string may hold search terms and never reaches the log.
-        path=request.path[:300] if request is not None else "",
+    return chain_append(
+        AccessLog(
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_label=label,
+            patient=patient,
+            action=action,
+            resource=resource,
+            channel=AccessChannel(channel),
+            ip_address=meta.get("REMOTE_ADDR") or None,
+            user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
+            # The path only: a query string may hold search terms and never reaches the log.
+            path=request.path[:300] if request is not None else "",
+        )
     )
 
 

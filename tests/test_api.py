@@ -139,6 +139,7 @@ def test_clinical_lists_query_budget_does_not_grow(
     from patients.services import clinical_note_create
 
     client = api.as_user(care_manager_alice)
+    client.get(f"/api/v1/patients/{paul.pk}/{kind}/")  # the first read also starts the access log's hash chain
     counts = []
     for _ in range(2):
         for _ in range(5):

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "allauth.mfa",
     # Salus: base layer
     "accounts",
+    "audit",
     "notifications",
     # Salus: domains
     "patients",
