@@ -1,1 +1,1 @@
-"""Consent templates, the consent ledger and privacy rights (built on patients)."""
+"""Consent templates, the consent ledger, signed PDF receipts and privacy rights (built on patients)."""

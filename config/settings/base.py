@@ -145,6 +145,7 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.outbox_dispatch",
         "schedule": env.float("SALUS_OUTBOX_DISPATCH_SECONDS", default=10.0),
     },
+    "consents-expire-due": {"task": "consent.tasks.consents_expire_due", "schedule": 300.0},
     "worker-heartbeat": {
         "task": "notifications.tasks.worker_heartbeat",
         "schedule": 30.0,

@@ -1,0 +1,220 @@
+"""Every write to consents: sign, withdraw, expire, new template versions. The portal, the admin,
+the API and tasks call these."""
+
+import datetime as dt
+import hashlib
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.chain import chain_append
+from notifications.services import outbox_event_emit
+
+from . import events
+from .files import private_file_write
+from .models import (
+    LANGUAGES,
+    Consent,
+    ConsentLedgerEntry,
+    ConsentMethod,
+    ConsentStatus,
+    ConsentTemplate,
+    ConsentTemplateVersion,
+    LedgerEvent,
+    Purpose,
+)
+from .receipts import receipt_render, text_sha256
+from .selectors import consent_current_version
+
+
+def _label(actor) -> str:
+    return getattr(actor, "email", None) or "system"
+
+
+def _ledger(*, consent: Consent, event: LedgerEvent, actor, detail: str = "") -> ConsentLedgerEntry:
+    return chain_append(
+        ConsentLedgerEntry(
+            consent=consent,
+            patient_id=consent.patient_id,
+            purpose=consent.purpose,
+            event=event,
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_label=_label(actor),
+            text_sha256=consent.text_sha256,
+            receipt_sha256=consent.receipt_sha256,
+            detail=detail[:500],
+        )
+    )
+
+
+@transaction.atomic
+def consent_template_version_create(
+    *, actor, purpose: Purpose | str, effective_from: dt.date, titles: dict[str, str], texts: dict[str, str]
+) -> ConsentTemplateVersion:
+    """Publish a new wording for a purpose (all three languages required). Versions are never edited."""
+    template, _ = ConsentTemplate.objects.get_or_create(purpose=Purpose(purpose))
+    template = ConsentTemplate.objects.select_for_update().get(pk=template.pk)
+    missing = {
+        f"text_{lang}": _("The text is required in every language.") for lang in LANGUAGES if not (texts.get(lang) or "").strip()
+    }
+    missing |= {
+        f"title_{lang}": _("The title is required in every language.")
+        for lang in LANGUAGES
+        if not (titles.get(lang) or "").strip()
+    }
+    if missing:
+        raise ValidationError(missing)
+    number = (template.versions.aggregate(n=Max("version"))["n"] or 0) + 1
+    version = ConsentTemplateVersion(
+        template=template,
+        version=number,
+        effective_from=effective_from,
+        created_by=actor if getattr(actor, "pk", None) else None,
+        **{f"title_{lang}": titles[lang].strip() for lang in LANGUAGES},
+        **{f"text_{lang}": texts[lang].strip() for lang in LANGUAGES},
+    )
+    version.full_clean()
+    version.save()
+    return version
+
+
+def consent_template_version_is_locked(version: ConsentTemplateVersion) -> bool:
+    """A version that someone signed is evidence: its wording can never change."""
+    return version.consents.exists()
+
+
+@transaction.atomic
+def consent_sign(
+    *,
+    actor,
+    patient,
+    purpose: Purpose | str,
+    method: ConsentMethod | str,
+    signer_name: str,
+    language: str | None = None,
+    version: ConsentTemplateVersion | None = None,
+    ip_address: str | None = None,
+    user_agent: str = "",
+    witness=None,
+    scanned_document: bytes | None = None,
+    expires_at: dt.datetime | None = None,
+) -> Consent:
+    """Record a consent and produce its PDF receipt.
+
+    The text signed is the version's text in the signer's language; its SHA-256 goes into the
+    consent row, the ledger and the receipt. In-person consent needs a witness, paper consent
+    its scanned form.
+    """
+    purpose = Purpose(purpose)
+    method = ConsentMethod(method)
+    language = language or patient.preferred_language
+    errors = {}
+    if language not in LANGUAGES:
+        errors["language"] = _("Choose English, French or Italian.")
+    version = version or consent_current_version(purpose=purpose)
+    if version is None:
+        errors["purpose"] = _("There is no consent text in force for this purpose yet.")
+    elif version.template.purpose != purpose:
+        errors["version"] = _("This version belongs to another purpose.")
+    elif version.effective_from > timezone.localdate():
+        errors["version"] = _("This version is not in force yet.")
+    signer_name = " ".join((signer_name or "").split())
+    if not signer_name:
+        errors["signer_name"] = _("Type your full name to sign.")
+    if method is ConsentMethod.IN_PERSON and witness is None:
+        errors["witness"] = _("An in-person consent needs a staff witness.")
+    if method is ConsentMethod.PAPER and not scanned_document:
+        errors["scanned_document"] = _("Attach the scanned, signed form.")
+    if (
+        scanned_document
+        and not scanned_document.startswith(b"%PDF")
+        and scanned_document[:3] != b"\xff\xd8\xff"
+        and not scanned_document.startswith(b"\x89PNG")
+    ):
+        errors["scanned_document"] = _("The scan must be a PDF, JPEG or PNG file.")
+    if expires_at is not None and expires_at <= timezone.now():
+        errors["expires_at"] = _("The expiry must be in the future.")
+    if errors:
+        raise ValidationError(errors)
+    text = version.text_for(language)
+    consent = Consent(
+        patient=patient,
+        purpose=purpose,
+        version=version,
+        language=language,
+        method=method,
+        signer_name=signer_name[:200],
+        signed_at=timezone.now(),
+        ip_address=ip_address or None,
+        user_agent=(user_agent or "")[:300],
+        recorded_by=actor if getattr(actor, "is_staff", False) else None,
+        witness=witness,
+        text_sha256=text_sha256(text),
+        expires_at=expires_at,
+    )
+    consent._history_user = actor if getattr(actor, "pk", None) else None
+    # The one-active-per-purpose rule is left to the database (IntegrityError below): no race window.
+    consent.full_clean(exclude=["receipt_path", "receipt_sha256"], validate_constraints=False)
+    try:
+        with transaction.atomic():
+            consent.save()
+    except IntegrityError:
+        raise ValidationError({"purpose": _("This patient already has an active consent for this purpose.")}) from None
+    if scanned_document:
+        consent.scanned_document = private_file_write(folder="consent-scans", suffix="", content=scanned_document)
+    pdf = receipt_render(consent=consent, patient=patient, title=version.title_for(language), text=text)
+    consent.receipt_path = private_file_write(folder="consent-receipts", suffix=".pdf", content=pdf)
+    consent.receipt_sha256 = hashlib.sha256(pdf).hexdigest()
+    consent.save(update_fields=["scanned_document", "receipt_path", "receipt_sha256"])
+    _ledger(consent=consent, event=LedgerEvent.SIGNED, actor=actor)
+    outbox_event_emit(
+        topic=events.CONSENT_SIGNED,
+        patient_id=patient.pk,
+        payload={"patient_id": patient.pk, "consent_id": consent.pk, "purpose": purpose},
+    )
+    return consent
+
+
+@transaction.atomic
+def consent_withdraw(*, actor, consent: Consent, reason: str = "") -> Consent:
+    """Withdraw a consent. From this commit on, `consent_is_active` answers no, everywhere."""
+    consent = Consent.objects.select_for_update().get(pk=consent.pk)
+    if consent.status != ConsentStatus.ACTIVE:
+        raise ValidationError({"status": _("Only an active consent can be withdrawn.")})
+    consent.status = ConsentStatus.WITHDRAWN
+    consent.withdrawn_at = timezone.now()
+    consent.withdrawn_by = actor if getattr(actor, "pk", None) else None
+    consent.withdrawal_reason = (reason or "").strip()[:500]
+    consent._history_user = consent.withdrawn_by
+    consent.save()
+    _ledger(consent=consent, event=LedgerEvent.WITHDRAWN, actor=actor, detail=consent.withdrawal_reason)
+    outbox_event_emit(
+        topic=events.CONSENT_WITHDRAWN,
+        patient_id=consent.patient_id,
+        payload={"patient_id": consent.patient_id, "consent_id": consent.pk, "purpose": consent.purpose},
+    )
+    return consent
+
+
+def consents_expire_due(*, now: dt.datetime | None = None) -> int:
+    """Mark consents past their expiry as expired (periodic task). Each one in its own transaction."""
+    now = now or timezone.now()
+    done = 0
+    for pk in Consent.objects.filter(status=ConsentStatus.ACTIVE, expires_at__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            consent = Consent.objects.select_for_update().get(pk=pk)
+            if consent.status != ConsentStatus.ACTIVE:
+                continue
+            consent.status = ConsentStatus.EXPIRED
+            consent.save(update_fields=["status"])
+            _ledger(consent=consent, event=LedgerEvent.EXPIRED, actor=None)
+            outbox_event_emit(
+                topic=events.CONSENT_EXPIRED,
+                patient_id=consent.patient_id,
+                payload={"patient_id": consent.patient_id, "consent_id": consent.pk, "purpose": consent.purpose},
+            )
+            done += 1
+    return done
