@@ -19,6 +19,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("portal/consents/", include("consent.urls")),
+    path("portal/privacy/", include("consent.privacy_urls")),
     path("portal/", include("portal.urls")),
     path("api/v1/", include("config.api_urls")),
     path("health/", health, name="health"),

@@ -1,0 +1,1 @@
+"""Admin for privacy requests and retention rules."""

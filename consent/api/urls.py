@@ -1,0 +1,3 @@
+"""REST endpoints for consents (mounted at /api/v1/)."""
+
+urlpatterns: list = []
