@@ -15,8 +15,13 @@ from tqdm import tqdm
 
 from accounts.roles import Role
 from accounts.services import user_create
+from audit.chain import chain_append
+from consent.models import Purpose
+from consent.services import consent_sign, consent_template_version_create, consent_withdraw
 from demo import clinical as c
+from demo.consent_texts import TEMPLATES
 from patients.models import (
+    AccessLog,
     AllergyIntolerance,
     Condition,
     Encounter,
@@ -73,6 +78,7 @@ class Command(BaseCommand):
         self.now = timezone.now()
         with transaction.atomic():
             staff = self._users()
+            self._consent_templates(staff["admin@salus.example"])
         created = []
         with tqdm(total=patients, desc="Patients", unit="patient", disable=options.get("verbosity", 1) == 0) as bar:
             for i in range(patients):
@@ -169,11 +175,87 @@ class Command(BaseCommand):
         if i % 3 == 0:
             care_team_member_add(actor=admin, patient=patient, user=staff["paula@salus.example"], role="provider")
         self._facts(patient, admin)
+        self._consents(patient, i, staff)
         if rng.random() < 0.3 or i < len(DEMO_PATIENTS):
             clinical_note_create(
                 actor=staff["paula@salus.example"] if i % 3 == 0 else admin, patient=patient, text=rng.choice(NOTES)
             )
         return patient
+
+    # --- consents and the audit trail -------------------------------------------------------
+    def _consent_templates(self, admin):
+        effective = (self.now - dt.timedelta(days=365)).date()
+        for purpose, wording in TEMPLATES.items():
+            consent_template_version_create(
+                actor=admin, purpose=purpose, effective_from=effective, titles=wording["title"], texts=wording["text"]
+            )
+
+    CONSENT_ODDS = {
+        Purpose.TREATMENT: 0.6,
+        Purpose.VIRTUAL_VISIT: 0.35,
+        Purpose.PORTAL_TERMS: 0.3,
+        Purpose.MARKETING_EMAIL: 0.3,
+        Purpose.MARKETING_SMS: 0.15,
+        Purpose.DATA_SHARING: 0.15,
+        Purpose.RESEARCH: 0.08,
+    }
+
+    def _consents(self, patient, i, staff):
+        rng = self.rng
+        portal_patient = i < len(DEMO_PATIENTS)
+        for purpose, odds in self.CONSENT_ODDS.items():
+            if portal_patient and purpose in (Purpose.TREATMENT, Purpose.PORTAL_TERMS, Purpose.MARKETING_EMAIL):
+                pass  # the demo portal patients have a few consents to look at
+            elif rng.random() >= odds:
+                continue
+            if portal_patient:
+                actor, method, witness = patient.user, "portal", None
+            else:
+                actor = staff["fay@salus.example"]
+                method = rng.choice(["in_person", "in_person", "api"])
+                witness = actor if method == "in_person" else None
+            consent = consent_sign(
+                actor=actor,
+                patient=patient,
+                purpose=purpose,
+                method=method,
+                witness=witness,
+                signer_name=patient.full_name,
+                ip_address=f"192.0.2.{rng.randint(2, 250)}" if method == "portal" else None,
+                user_agent="Mozilla/5.0 (demo)",
+            )
+            if purpose.value.startswith("marketing") and rng.random() < 0.2:
+                consent_withdraw(actor=actor, consent=consent, reason="No longer interested")
+
+    def _access_trail(self, patients, staff):
+        """A few weeks of reads by the care teams and the front desk, in time order (one hash chain)."""
+        rng = self.rng
+        readers = [staff[e] for e in ("alice@salus.example", "bob@salus.example", "paula@salus.example", "fay@salus.example")]
+        reads = []
+        for patient in patients:
+            team = [m.user for m in patient.care_team.all()] or readers[-1:]
+            for _ in range(rng.randint(1, 6)):
+                who = rng.choice([*team, readers[-1]])
+                at = self.now - dt.timedelta(days=rng.randint(1, 28), minutes=rng.randint(0, 600))
+                resource = rng.choice(["record", "record", "notes", "observations", "conditions", "care_team"])
+                reads.append((at, who, patient, resource, rng.choice(["admin", "admin", "api"])))
+        for at, who, patient, resource, channel in sorted(reads, key=lambda r: r[0]):
+            chain_append(
+                AccessLog(
+                    created_at=at,
+                    actor=who,
+                    actor_label=who.email,
+                    patient=patient,
+                    action="view",
+                    resource=resource,
+                    channel=channel,
+                    ip_address=f"10.20.{rng.randint(0, 9)}.{rng.randint(2, 250)}",
+                    user_agent="Mozilla/5.0 (Windows NT 10.0) Firefox/135.0" if channel == "admin" else "salus-client/1.4",
+                    path=f"/admin/patients/patient/{patient.pk}/change/"
+                    if channel == "admin"
+                    else f"/api/v1/patients/{patient.pk}/",
+                )
+            )
 
     def _facts(self, patient, actor):
         rng, now = self.rng, self.now
