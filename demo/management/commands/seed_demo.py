@@ -85,6 +85,7 @@ class Command(BaseCommand):
                 with transaction.atomic():
                     created.append(self._patient(i, staff))
                 bar.update()
+        self._access_trail(created, staff)
         counts = {
             m.__name__: m.objects.count()
             for m in (Encounter, Condition, Observation, MedicationRequest, AllergyIntolerance, Procedure, Immunization)
