@@ -16,6 +16,7 @@ admin.site.index_title = _("Clinical CRM")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="portal:home", permanent=False)),
+    path("admin/audit-report/", include("consent.report_admin")),
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
