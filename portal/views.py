@@ -1,9 +1,11 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from consent.report import record_read_row, record_reads_for_patient, time_zone_of
 from patients.permissions import PATIENT_SELF_EDITABLE_FIELDS
 from patients.selectors import patient_for_portal_user
 from patients.services import patient_update
@@ -36,3 +38,24 @@ def profile(request):
     else:
         form = ContactDetailsForm(initial={f: getattr(patient, f) for f in PATIENT_SELF_EDITABLE_FIELDS})
     return render(request, "portal/profile.html", {"patient": patient, "form": form})
+
+
+ACCESS_LOG_PAGE_SIZE = 25
+
+
+@login_required
+def access_log(request):
+    """Who read the signed-in patient's record over the last twelve months, newest first."""
+    patient = patient_for_portal_user(user=request.user)
+    reads = record_reads_for_patient(patient=patient, reader=request.user)
+    page = Paginator(reads, ACCESS_LOG_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "portal/access_log.html",
+        {
+            "patient": patient,
+            "page": page,
+            "rows": [record_read_row(entry) for entry in page.object_list],
+            "tz": time_zone_of(patient),  # the time zone the patient chose in "My details"
+        },
+    )
