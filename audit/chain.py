@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
-from .models import GENESIS_HASH, ChainedRecord, ChainHead
+from .models import ChainedRecord, ChainHead, ChainVerification
 
 
 def _canonical(value):
@@ -129,4 +129,25 @@ def verify_all() -> list[ChainProblem]:
     return problems
 
 
-__all__ = ["GENESIS_HASH", "ChainProblem", "chain_append", "chain_purge_before", "chain_verify", "verify_all"]
+def verification_run() -> ChainVerification:
+    """Verify every chain now and keep the result (with its problems) for the pages that show it."""
+    import time
+
+    from django.utils import timezone
+
+    started = time.monotonic()
+    problems = verify_all()
+    return ChainVerification.objects.create(
+        checked_at=timezone.now(),
+        ok=not problems,
+        problems=[{"chain": p.chain, "seq": p.seq, "pk": p.pk, "reason": p.reason} for p in problems],
+        duration_ms=int((time.monotonic() - started) * 1000),
+    )
+
+
+def verification_latest() -> ChainVerification | None:
+    return ChainVerification.objects.order_by("-checked_at", "-id").first()
+
+
+def verification_problems(verification) -> list[ChainProblem]:
+    return [ChainProblem(**p) for p in verification.problems]

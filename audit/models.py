@@ -40,3 +40,24 @@ class ChainedRecord(models.Model):
 
     class Meta:
         abstract = True
+
+
+class ChainVerification(models.Model):
+    """The result of one verification of every chain (hourly task, `verify_audit`, or on demand).
+
+    Verifying re-hashes every row, which takes about a minute per million rows: pages show the
+    latest stored result instead of recomputing on every view.
+    """
+
+    checked_at = models.DateTimeField()
+    ok = models.BooleanField()
+    problems = models.JSONField(default=list, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-checked_at", "-id"]
+        get_latest_by = "checked_at"
+        verbose_name = _("audit verification")
+
+    def __str__(self) -> str:
+        return f"{self.checked_at:%Y-%m-%d %H:%M} {'intact' if self.ok else 'BROKEN'}"

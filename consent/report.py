@@ -19,7 +19,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
-from audit.chain import ChainProblem, verify_all
+from audit.chain import verification_latest, verification_run
+from audit.models import ChainVerification
 from patients.models import AccessChannel, AccessLog, Patient
 
 from .models import ConsentLedgerEntry, LedgerEvent, Purpose
@@ -248,13 +249,13 @@ def audit_summary(*, user, filters: AuditFilters) -> dict:
     }
 
 
-def audit_chain_problems(*, user) -> list[ChainProblem]:
-    """Every hash chain recomputed from its start (or retention cut): [] means intact.
-
-    Reads each chain once, in chunks of one query; the cost is in hashing, linear in the rows.
-    """
+def audit_chain_status(*, user, refresh: bool = False) -> ChainVerification:
+    """The latest verification of every hash chain (hourly task, `verify_audit`), or a new one when
+    asked for or when none has run yet. Verifying re-hashes every row — about a minute per million —
+    so the page does not do it on every view."""
     audit_report_authorize(user=user)
-    return verify_all()
+    latest = None if refresh else verification_latest()
+    return latest or verification_run()
 
 
 # --- "who viewed my record" (patients) ---------------------------------------------------------

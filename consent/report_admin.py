@@ -29,6 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.chain import verification_problems
 from patients.models import AccessChannel
 
 from .models import LedgerEvent, Purpose
@@ -40,7 +41,7 @@ from .report import (
     REPORT_MAX_DAYS,
     TOP_ACTORS,
     AuditFilters,
-    audit_chain_problems,
+    audit_chain_status,
     audit_entries,
     audit_entry_as_row,
     audit_period,
@@ -181,12 +182,14 @@ def _superuser_only(view):
 
 
 def _render_report(request, form: AuditReportForm) -> TemplateResponse:
+    verification = audit_chain_status(user=request.user, refresh=request.method == "POST" and "verify_now" in request.POST)
     context = {
         **admin.site.each_context(request),
         "title": _("Audit report"),
         "form": form,
         "tz": form.tz,
-        "chain_problems": audit_chain_problems(user=request.user),
+        "chain_problems": verification_problems(verification),
+        "chain_checked_at": verification.checked_at,
         "top_actors": TOP_ACTORS,
     }
     if form.is_valid():

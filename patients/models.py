@@ -435,8 +435,9 @@ class AccessLog(ChainedRecord):
     )
 
     created_at = models.DateTimeField(default=timezone.now)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
-    actor_label = models.CharField(max_length=254, help_text=_("Who read; kept if the account goes away."))
+    # PROTECT: the actor's id is hashed into the chain; staff accounts are deactivated, never deleted.
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor_label = models.CharField(max_length=254, help_text=_("Who read, as they were named then."))
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="access_logs")
     action = models.CharField(max_length=32)
     resource = models.CharField(max_length=64, help_text=_("What was read: record, notes, observations, export, ..."))

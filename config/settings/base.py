@@ -146,10 +146,14 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("SALUS_OUTBOX_DISPATCH_SECONDS", default=10.0),
     },
     "consents-expire-due": {"task": "consent.tasks.consents_expire_due", "schedule": 300.0},
+    "audit-verify": {"task": "audit.tasks.audit_verify", "schedule": 3600.0},
     "worker-heartbeat": {
         "task": "notifications.tasks.worker_heartbeat",
         "schedule": 30.0,
     },
+    "privacy-requests-dispatch": {"task": "consent.tasks.privacy_requests_dispatch", "schedule": 60.0},
+    # Daily: rules count in days, and a purge is batched so it never holds a lock for long.
+    "retention-apply": {"task": "consent.tasks.retention_apply", "schedule": 24 * 3600.0},
 }
 
 # --- auth -----------------------------------------------------------------------------------
