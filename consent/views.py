@@ -1,0 +1,233 @@
+"""Portal pages for a patient's consents (mounted at /portal/consents/): list, sign, withdraw,
+download a receipt, verify a receipt against the ledger."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from patients.models import AccessChannel
+from patients.selectors import patient_for_portal_user
+from patients.services import access_log_record
+
+from . import permissions
+from .files import private_file_path
+from .forms import ConsentSignForm, ConsentVerifyForm, ConsentWithdrawForm, form_errors_from_service
+from .models import LANGUAGES, ConsentStatus, Purpose
+from .selectors import consent_current_version, consents_for_patient
+from .services import consent_sign, consent_withdraw
+
+
+def reading_language(patient) -> str:
+    """The language a patient reads a consent text in: the language of the page they are on.
+
+    The portal opens in the patient's preferred language and changes only when they pick another
+    one in the language switcher, so the current language is the one they actually read. Showing
+    the wording in the record's language inside a page they switched to English would make them
+    sign a text they may not have understood; the receipt is written in the same language.
+    """
+    current = (translation.get_language() or "").split("-")[0]
+    if current in LANGUAGES:
+        return current
+    return patient.preferred_language if patient.preferred_language in LANGUAGES else "en"
+
+
+def client_ip(request) -> str | None:
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def client_user_agent(request) -> str:
+    return request.META.get("HTTP_USER_AGENT", "")[:300]
+
+
+def receipt_response(consent) -> FileResponse:
+    """The receipt PDF as a download that no shared cache keeps."""
+    try:
+        handle = private_file_path(consent.receipt_path).open("rb") if consent.receipt_path else None
+    except (OSError, ValueError):
+        handle = None
+    if handle is None:
+        raise Http404("No receipt.")
+    filename = f"consent-{consent.purpose}-{timezone.localtime(consent.signed_at):%Y-%m-%d}-{consent.pk}.pdf"
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type="application/pdf")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@login_required
+def consent_list(request):
+    patient = patient_for_portal_user(user=request.user)
+    consents = list(consents_for_patient(patient=patient))
+    now = timezone.now()
+    for consent in consents:
+        consent.display_status = permissions.consent_display_status(consent, now)
+    language = reading_language(patient)
+    offers = [
+        {"purpose": v.template.purpose, "title": v.title_for(language), "label": Purpose(v.template.purpose).label}
+        for v in permissions.consent_offers_for_patient(patient=patient, consents=consents)
+    ]
+    return render(
+        request,
+        "consent/list.html",
+        {"patient": patient, "consents": consents, "offers": offers, "ACTIVE": ConsentStatus.ACTIVE},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent_sign_page(request, purpose: str):
+    patient = patient_for_portal_user(user=request.user)
+    if purpose not in Purpose.values:
+        raise Http404("No such purpose.")
+    version = consent_current_version(purpose=purpose)
+    if version is None:
+        raise Http404("Nothing to sign for this purpose.")
+    language = reading_language(patient)
+    if request.method == "POST":
+        form = ConsentSignForm(request.POST)
+        if form.is_valid():
+            shown = form.cleaned_data["version"], form.cleaned_data["language"]
+            if shown != (version.pk, language):
+                # A new wording came into force, or the page language changed, since the page was
+                # opened: what would be signed is not what was read.
+                form = ConsentSignForm({**request.POST.dict(), "version": version.pk, "language": language})
+                form.is_valid()
+                form.add_error(None, _("The text has changed since you opened this page. Read it again below, then sign."))
+            else:
+                try:
+                    consent_sign(
+                        actor=request.user,
+                        patient=patient,
+                        purpose=purpose,
+                        method="portal",
+                        signer_name=form.cleaned_data["signer_name"],
+                        language=language,
+                        version=version,
+                        ip_address=client_ip(request),
+                        user_agent=client_user_agent(request),
+                    )
+                except ValidationError as exc:
+                    form_errors_from_service(form, exc)
+                else:
+                    messages.success(request, _("Thank you. Your consent is recorded; your receipt is ready to download."))
+                    return redirect("consent:list")
+    else:
+        form = ConsentSignForm(initial={"version": version.pk, "language": language, "signer_name": ""})
+    already = patient.consents.filter(purpose=purpose, status=ConsentStatus.ACTIVE).exists()
+    return render(
+        request,
+        "consent/sign.html",
+        {
+            "patient": patient,
+            "form": form,
+            "purpose_label": Purpose(purpose).label,
+            "title": version.title_for(language),
+            "text": version.text_for(language),
+            "version": version,
+            "language": language,
+            "already_active": already,
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent_withdraw_page(request, pk: int):
+    patient = patient_for_portal_user(user=request.user)
+    consent = permissions.consent_get_for_patient(patient=patient, pk=pk)
+    form = ConsentWithdrawForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            consent_withdraw(actor=request.user, consent=consent, reason=form.cleaned_data["reason"])
+        except ValidationError as exc:
+            form_errors_from_service(form, exc)
+        else:
+            messages.success(request, _("Your consent is withdrawn. It no longer applies, from now on."))
+            return redirect("consent:list")
+    return render(
+        request,
+        "consent/withdraw.html",
+        {
+            "patient": patient,
+            "consent": consent,
+            "form": form,
+            "is_active": permissions.consent_display_status(consent) == ConsentStatus.ACTIVE,
+            "title": consent.version.title_for(consent.language),
+        },
+    )
+
+
+@login_required
+def consent_receipt(request, pk: int):
+    """The receipt for the patient themself, or for staff who may open the patient (access-logged)."""
+    consent, by_staff = permissions.consent_receipt_get_for_user(user=request.user, pk=pk)
+    response = receipt_response(consent)
+    if by_staff:
+        access_log_record(
+            actor=request.user,
+            patient=consent.patient,
+            resource="consent_receipt",
+            channel=AccessChannel.STAFF_PAGES,
+            request=request,
+        )
+    return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def consent_verify(request):
+    """Check a receipt (or a SHA-256) against the ledger. Staff and patients; the patient's name
+    only for someone who may see that patient."""
+    if not request.user.is_staff:
+        patient_for_portal_user(user=request.user)  # 404 for an account that is neither
+    posted = request.method == "POST"
+    form = ConsentVerifyForm(request.POST if posted else None, request.FILES if posted else None)
+    result = None
+    if posted and form.is_valid():
+        result = _verification(request, form.cleaned_data["hash"])
+    return render(
+        request,
+        "consent/verify.html",
+        {"form": form, "result": result},
+    )
+
+
+def _verification(request, sha256: str) -> dict:
+    kind, consent = permissions.consent_verify_lookup(sha256=sha256)
+    result: dict = {"kind": kind, "sha256": sha256}
+    if consent is None:
+        return result
+    version = consent.version
+    result.update(
+        purpose=consent.get_purpose_display(),
+        version=version.version,
+        effective_from=version.effective_from,
+        language=consent.language,
+    )
+    if kind != "receipt":
+        # Many people sign the same wording: its hash says which text it is, not whose consent.
+        return result
+    result.update(
+        status=permissions.consent_display_status(consent),
+        signed_at=consent.signed_at,
+        withdrawn_at=consent.withdrawn_at,
+        expires_at=consent.expires_at,
+        method=consent.get_method_display(),
+    )
+    own = consent.patient.user_id == request.user.pk
+    if own or permissions.user_may_open_patient(request.user, consent.patient_id):
+        result["patient"] = consent.patient
+        result["time_zone"] = consent.patient.time_zone
+        if not own:
+            access_log_record(
+                actor=request.user,
+                patient=consent.patient,
+                resource="consent_verify",
+                channel=AccessChannel.STAFF_PAGES,
+                request=request,
+            )
+    return result
