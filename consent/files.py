@@ -32,3 +32,22 @@ def private_file_path(relative: str) -> Path:
 def private_file_delete(relative: str) -> None:
     if relative:
         private_file_path(relative).unlink(missing_ok=True)
+
+
+def private_files_sweep(*, referenced: set[str], folders: tuple[str, ...], older_than_seconds: int = 3600) -> int:
+    """Delete files in `folders` that no row references: left by a transaction that rolled back
+    or a process that died after writing. Young files are kept (their transaction may be open)."""
+    import time
+
+    cutoff = time.time() - older_than_seconds
+    removed = 0
+    for folder in folders:
+        base = _root() / folder
+        if not base.is_dir():
+            continue
+        for path in base.iterdir():
+            relative = f"{folder}/{path.name}"
+            if path.is_file() and relative not in referenced and path.stat().st_mtime < cutoff:
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed

@@ -135,15 +135,20 @@ def consent_offers_for_patient(*, patient: Patient, consents=None, on: dt.date |
 
 def consent_verify_lookup(*, sha256: str) -> tuple[str, Consent | None]:
     """What a SHA-256 is in the ledger: ("receipt", consent) for a receipt's hash, ("text", one
-    consent with that text) for the hash of a signed wording, ("none", None) otherwise."""
-    from .selectors import consent_find_by_hash
+    consent with that text — used only to name the wording) for the hash of a signed wording,
+    ("none", None) otherwise."""
+    from .selectors import consent_find_by_receipt_hash, consent_version_find_by_text_hash
 
-    consent = consent_find_by_hash(sha256=sha256)
-    if consent is None:
-        return "none", None
-    if consent.receipt_sha256 == sha256.strip().lower():
+    consent = consent_find_by_receipt_hash(sha256=sha256)
+    if consent is not None:
         return "receipt", consent
-    return "text", consent
+    wording = consent_version_find_by_text_hash(sha256=sha256)
+    if wording is None:
+        return "none", None
+    version, language = wording
+    return "text", Consent.objects.filter(version=version, language=language, text_sha256=sha256.strip().lower()).select_related(
+        "version__template"
+    ).first()
 
 
 def consent_rates_by_purpose(*, now: dt.datetime | None = None) -> dict:

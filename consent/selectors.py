@@ -46,9 +46,24 @@ def consent_current_version(*, purpose: Purpose | str, on: dt.date | None = None
     )
 
 
-def consent_find_by_hash(*, sha256: str) -> Consent | None:
-    """The consent whose receipt or signed text has this SHA-256, if any."""
-    sha256 = (sha256 or "").strip().lower()
-    if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+def _sha256_or_none(value: str) -> str | None:
+    value = (value or "").strip().lower()
+    return value if len(value) == 64 and all(c in "0123456789abcdef" for c in value) else None
+
+
+def consent_find_by_receipt_hash(*, sha256: str) -> Consent | None:
+    """The consent whose PDF receipt has this SHA-256: a receipt identifies one consent."""
+    sha256 = _sha256_or_none(sha256)
+    return Consent.objects.filter(receipt_sha256=sha256).select_related("version__template").first() if sha256 else None
+
+
+def consent_version_find_by_text_hash(*, sha256: str) -> tuple[ConsentTemplateVersion, str] | None:
+    """The wording (version and language) whose text has this SHA-256. A text is signed by many
+    patients, so this names a wording, never one person's consent."""
+    sha256 = _sha256_or_none(sha256)
+    if sha256 is None:
         return None
-    return Consent.objects.filter(Q(receipt_sha256=sha256) | Q(text_sha256=sha256)).select_related("version__template").first()
+    row = Consent.objects.filter(text_sha256=sha256).values("version_id", "language").first()
+    if row is None:
+        return None
+    return ConsentTemplateVersion.objects.select_related("template").get(pk=row["version_id"]), row["language"]

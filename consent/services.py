@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from audit.chain import chain_append
 from notifications.services import outbox_event_emit
+from patients.services import actor_label
 
 from . import events
 from .files import private_file_write
@@ -30,8 +31,12 @@ from .receipts import receipt_render, text_sha256
 from .selectors import consent_current_version
 
 
-def _label(actor) -> str:
-    return getattr(actor, "email", None) or "system"
+def _scan_suffix(content: bytes) -> str:
+    if content.startswith(b"%PDF"):
+        return ".pdf"
+    return ".png" if content.startswith(b"\x89PNG") else ".jpg"
+
+
 
 
 def _ledger(*, consent: Consent, event: LedgerEvent, actor, detail: str = "") -> ConsentLedgerEntry:
@@ -42,7 +47,7 @@ def _ledger(*, consent: Consent, event: LedgerEvent, actor, detail: str = "") ->
             purpose=consent.purpose,
             event=event,
             actor=actor if getattr(actor, "pk", None) else None,
-            actor_label=_label(actor),
+            actor_label=actor_label(actor),
             text_sha256=consent.text_sha256,
             receipt_sha256=consent.receipt_sha256,
             detail=detail[:500],
@@ -163,8 +168,11 @@ def consent_sign(
             consent.save()
     except IntegrityError:
         raise ValidationError({"purpose": _("This patient already has an active consent for this purpose.")}) from None
+    # A rolled-back signature leaves its files unreferenced; private_files_sweep removes them.
     if scanned_document:
-        consent.scanned_document = private_file_write(folder="consent-scans", suffix="", content=scanned_document)
+        consent.scanned_document = private_file_write(
+            folder="consent-scans", suffix=_scan_suffix(scanned_document), content=scanned_document
+        )
     pdf = receipt_render(consent=consent, patient=patient, title=version.title_for(language), text=text)
     consent.receipt_path = private_file_write(folder="consent-receipts", suffix=".pdf", content=pdf)
     consent.receipt_sha256 = hashlib.sha256(pdf).hexdigest()
@@ -218,3 +226,12 @@ def consents_expire_due(*, now: dt.datetime | None = None) -> int:
             )
             done += 1
     return done
+
+
+def consent_files_sweep() -> int:
+    """Remove receipt and scan files that no consent references (periodic task)."""
+    from .files import private_files_sweep
+
+    referenced = set(Consent.objects.exclude(receipt_path="").values_list("receipt_path", flat=True))
+    referenced |= set(Consent.objects.exclude(scanned_document="").values_list("scanned_document", flat=True))
+    return private_files_sweep(referenced=referenced, folders=("consent-receipts", "consent-scans"))

@@ -207,11 +207,19 @@ def clinical_note_review(*, actor, note: ClinicalNote) -> ClinicalNote:
     return note
 
 
+def actor_label(actor) -> str:
+    """How a hash-chained row names who acted: staff by email (evidence of who read what);
+    anyone else by account number only, since an erasure may never rewrite a chained row."""
+    if actor is None or not getattr(actor, "pk", None):
+        return "system"
+    return actor.email if actor.is_staff else f"user #{actor.pk}"
+
+
 def access_log_record(
     *, actor, patient: Patient, resource: str, channel: AccessChannel | str, request=None, action: str = "view"
 ) -> AccessLog:
     """Write who read which patient's record, from where, through which channel."""
-    label = getattr(actor, "email", None) or str(actor or "system")
+    label = actor_label(actor)
     meta = request.META if request is not None else {}
     return chain_append(
         AccessLog(

@@ -12,7 +12,12 @@ from django.utils import timezone
 from audit.chain import chain_verify
 from consent.files import private_file_path
 from consent.models import Consent, ConsentLedgerEntry, Purpose
-from consent.selectors import consent_active_filter, consent_find_by_hash, consent_is_active
+from consent.selectors import (
+    consent_active_filter,
+    consent_find_by_receipt_hash,
+    consent_is_active,
+    consent_version_find_by_text_hash,
+)
 from consent.services import consent_sign, consent_withdraw, consents_expire_due
 from notifications.models import OutboxItem
 from patients.models import Patient
@@ -91,9 +96,11 @@ def test_receipt_pdf_holds_patient_purpose_text_and_hash(paul, patient_paul, vir
     assert "Paul" in text and "MRN-PAUL" in text
     assert "Téléconsultations" in text  # the title in the signer's language
     assert consent.text_sha256[:32] in text.replace(" ", "")
-    assert consent_find_by_hash(sha256=consent.receipt_sha256) == consent
-    assert consent_find_by_hash(sha256="f" * 64) is None
-    assert consent_find_by_hash(sha256="not-a-hash") is None
+    assert consent_find_by_receipt_hash(sha256=consent.receipt_sha256.upper()) == consent
+    assert consent_find_by_receipt_hash(sha256=consent.text_sha256) is None  # a text is not a receipt
+    assert consent_version_find_by_text_hash(sha256=consent.text_sha256) == (consent.version, "fr")
+    assert consent_find_by_receipt_hash(sha256="f" * 64) is None
+    assert consent_find_by_receipt_hash(sha256="not-a-hash") is None
 
 
 @pytest.mark.parametrize(
@@ -137,3 +144,23 @@ def test_the_ledger_is_hash_chained(paul, patient_paul, virtual_visit_v1):
     ConsentLedgerEntry.objects.filter(event="withdrawn").update(detail="edited")
     [problem] = chain_verify(ConsentLedgerEntry)
     assert problem.pk == ConsentLedgerEntry.objects.get(event="withdrawn").pk
+
+
+def test_files_of_a_rolled_back_signature_are_swept(paul, patient_paul, virtual_visit_v1, settings):
+    import os
+
+    from consent.services import consent_files_sweep
+
+    kept = _sign(paul)
+    with pytest.raises(RuntimeError), transaction.atomic():
+        consent_withdraw(actor=patient_paul, consent=kept)
+        orphan = _sign(paul)
+        raise RuntimeError("rolled back")
+    orphan_path = private_file_path(orphan.receipt_path)
+    assert orphan_path.exists()
+    old = orphan_path.stat().st_mtime - 7200
+    os.utime(orphan_path, (old, old))
+    os.utime(private_file_path(kept.receipt_path), (old, old))
+    assert consent_files_sweep() >= 1
+    assert not orphan_path.exists()
+    assert private_file_path(kept.receipt_path).exists()
