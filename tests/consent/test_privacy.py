@@ -645,16 +645,14 @@ def test_an_erasure_ends_open_exports(rich_paul, patient_paul, admin_ada):
     assert _build(export) is False
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The consent ledger and the access log label a patient actor by their email, in a hash-chained "
-    "field that erasure may not rewrite; labels of patient actors must stop carrying the email.",
-)
 def test_a_patient_who_signed_in_the_portal_leaves_no_email_in_the_chains(paul, patient_paul, admin_ada, virtual_visit_v1):
+    # The chained rows, which erasure may not rewrite, name a patient actor by account number.
     consent_sign(actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method="portal", signer_name="Paul Lefèvre")
     access_log_record(actor=patient_paul, patient=paul, resource="record", channel="api")
+    assert _scan_every_table(_pattern("paul@example.org"))  # the record and the account hold it before
     _erase(paul, patient_user=patient_paul, admin=admin_ada)
-    assert _scan_every_table(_pattern("paul@example.org")) == []
+    assert _scan_every_table(_pattern("Paul", "Lefèvre", "paul@example.org", "MRN-PAUL")) == []
+    assert verify_all() == []
 
 
 # --- a real worker process (integration tier: PostgreSQL and Redis) ---------------------------
