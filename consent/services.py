@@ -37,8 +37,6 @@ def _scan_suffix(content: bytes) -> str:
     return ".png" if content.startswith(b"\x89PNG") else ".jpg"
 
 
-
-
 def _ledger(*, consent: Consent, event: LedgerEvent, actor, detail: str = "") -> ConsentLedgerEntry:
     return chain_append(
         ConsentLedgerEntry(

@@ -91,9 +91,14 @@ def patient_link_user(*, actor, patient: Patient, user) -> Patient:
     """Give a patient their portal account."""
     if Patient.objects.filter(user=user).exclude(pk=patient.pk).exists():
         raise ValidationError({"user": _("This account already belongs to another patient.")})
+    fresh = Patient.objects.select_for_update().get(pk=patient.pk)
+    fresh.user = user
+    fresh.full_clean()
+    fresh._history_user = actor if getattr(actor, "pk", None) else None
+    # Only the link: a stale copy of the record in the caller's hands must not undo other changes.
+    fresh.save(update_fields=["user", "updated_at"])
     patient.user = user
-    _save(patient, actor=actor)
-    return patient
+    return fresh
 
 
 def _grant(user, patient: Patient) -> None:

@@ -17,6 +17,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://redis.invalid:6379/0",
     "EMAIL_URL": "smtp+tls://user:pass@smtp.invalid:587",
     "SALUS_SMS_BACKEND": "notifications.sms.ConsoleSmsBackend",
+    "SALUS_SITE_URL": "https://salus.example.org",
 }
 
 
@@ -32,7 +33,9 @@ def test_deploy_checks_are_clean():
     assert result.returncode == 0, result.stderr
 
 
-@pytest.mark.parametrize("missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "REDIS_URL", "EMAIL_URL", "SALUS_SMS_BACKEND"])
+@pytest.mark.parametrize(
+    "missing", ["DJANGO_SECRET_KEY", "DJANGO_ALLOWED_HOSTS", "REDIS_URL", "EMAIL_URL", "SALUS_SMS_BACKEND", "SALUS_SITE_URL"]
+)
 def test_production_refuses_to_start_without_its_secrets(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = _manage("check", env=env)

@@ -280,4 +280,8 @@ LOGGING = {
 
 SIMPLE_HISTORY_HISTORY_ID_USE_UUID = False
 SALUS_SITE_NAME = env("SALUS_SITE_NAME", default="Salus")
+# The public address of the site, for links in emails (e.g. https://care.example-hospital.org).
+SALUS_SITE_URL = env("SALUS_SITE_URL", default="http://127.0.0.1:8000")
+SALUS_EXPORT_LINK_HOURS = env.int("SALUS_EXPORT_LINK_HOURS", default=72)
+SALUS_PRIVACY_CLAIM_SECONDS = env.int("SALUS_PRIVACY_CLAIM_SECONDS", default=900)
 SIMPLE_HISTORY_REVERT_DISABLED = True

@@ -1,5 +1,9 @@
 """Settings for the test suite: fast hashing, in-memory email and SMS, real database."""
 
+import os
+import tempfile
+from pathlib import Path
+
 from .base import *  # noqa: F403
 from .base import BASE_DIR, REDIS_URL, env
 
@@ -15,7 +19,10 @@ if not REDIS_URL:
     CELERY_BROKER_URL = "memory://"
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
 SALUS_VAR_DIR = env("SALUS_VAR_DIR", default=str(BASE_DIR / "var" / "test"))
-PRIVATE_STORAGE_ROOT = BASE_DIR / "var" / "test" / "private"
+# Private files per test run and per xdist worker: concurrent runs never sweep each other's
+# files. Set in the environment so that worker subprocesses started by a test share it.
+_private_run = os.environ.setdefault("SALUS_TEST_PRIVATE_ROOT", tempfile.mkdtemp(prefix="salus-test-private-"))
+PRIVATE_STORAGE_ROOT = Path(_private_run) / os.environ.get("PYTEST_XDIST_WORKER", "main")
 ACCOUNT_RATE_LIMITS = False
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
