@@ -17,6 +17,7 @@ from accounts.roles import Role
 from accounts.services import user_create
 from audit.chain import chain_append
 from consent.models import Purpose
+from consent.privacy import privacy_erasure_request
 from consent.services import consent_sign, consent_template_version_create, consent_withdraw
 from demo import clinical as c
 from demo.consent_texts import TEMPLATES
@@ -86,6 +87,14 @@ class Command(BaseCommand):
                     created.append(self._patient(i, staff))
                 bar.update()
         self._access_trail(created, staff)
+        # One erasure request waiting for an administrator's decision (Privacy requests in the admin).
+        with transaction.atomic():
+            privacy_erasure_request(
+                actor=staff["fay@salus.example"],
+                patient=created[-1],
+                channel="admin",
+                reason="Asked at the front desk to have their data erased after moving abroad.",
+            )
         counts = {
             m.__name__: m.objects.count()
             for m in (Encounter, Condition, Observation, MedicationRequest, AllergyIntolerance, Procedure, Immunization)
