@@ -113,7 +113,7 @@ def test_a_read_by_a_background_task_is_named_as_such(client, in_english, paul, 
 def test_no_reads_says_so(client, paul, patient_paul):
     client.force_login(patient_paul)
     page = client.get(URL).content.decode()
-    assert "Nobody else has opened your record in the last 12 months." in page
+    assert "Personne d’autre n’a ouvert votre dossier au cours des 12 derniers mois." in page  # Paul reads French
 
 
 def test_pages_hold_25_reads_newest_first(client, paul, patient_paul, care_manager_alice):

@@ -175,7 +175,7 @@ def test_signing_a_purpose_already_active_is_refused_and_changes_nothing(client,
     data = _sign_form(client)
     first = _sign(paul)
     response = client.get(SIGN_VV)
-    assert "withdraw it from your consents page" in response.content.decode()
+    assert "retirez-le depuis la page de vos consentements" in response.content.decode()  # Paul reads French
     response = client.post(SIGN_VV, data)
     assert response.status_code == 200
     assert response.context["form"].non_field_errors()
@@ -233,7 +233,7 @@ def test_withdrawal_bad_input_changes_nothing(client, paul, patient_paul, virtua
     consent_withdraw(actor=patient_paul, consent=consent)
     response = client.post(url, {"reason": "again"})
     assert response.status_code == 200
-    assert "no longer active" in response.content.decode()
+    assert "n’est plus actif" in response.content.decode()  # Paul reads French
     assert ConsentLedgerEntry.objects.filter(event="withdrawn").count() == 1
 
 
