@@ -1,0 +1,114 @@
+#!/usr/bin/env python
+"""The patient list and search queries as Salus builds them, beside alternatives, run bare.
+
+Each variant is a Django queryset; its COUNT and its first page (LIMIT 50) are compiled to SQL and
+run through a bare psycopg cursor, so only the database cost is compared:
+
+- search, page ordered by UPPER(family_name), UPPER(given_name), id. No index provides that order, so
+  PostgreSQL sorts the matching rows instead of walking the whole name index in order and filtering,
+  which costs as much as the number of patients alphabetically before the prefix.
+- care manager, django-guardian's generic `get_objects_for_user`: it ORs a user and a group IN (subquery),
+  which PostgreSQL cannot turn into a semi-join, so every patient row is tested. The selector reads the
+  direct user-permission table instead; this row shows what that saves.
+- front-desk list, a COUNT capped at 10,001 rows or the planner's estimate, instead of counting every patient.
+
+    .venv/bin/python bench/query_variants.py --repeat 15
+"""
+
+import argparse
+import sys
+import time
+
+from _common import FRONT_DESK_EMAIL, care_manager_email, code_revision, load_average, percentile, psycopg_connect, setup_django
+
+
+def _sql(qs) -> str:
+    from django.db import connection
+
+    sql, params = qs.query.sql_with_params()
+    with connection.cursor() as cur:
+        text = cur.mogrify(sql, params)
+    return text.decode() if isinstance(text, bytes) else text
+
+
+def _count_sql(qs) -> str:
+    return f"SELECT COUNT(*) FROM ({_sql(qs.order_by().values('pk'))}) AS matches"
+
+
+def _time(cur, sql: str, repeat: int) -> tuple[float, float]:
+    cur.execute(sql)
+    cur.fetchall()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        cur.execute(sql)
+        cur.fetchall()
+        times.append((time.perf_counter() - start) * 1000)
+    return percentile(times, 50), max(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--terms", nargs="*", default=["mart", "dubo", "wils", "zane"], help="Front-desk search terms.")
+    parser.add_argument("--cm-terms", nargs="*", default=["mar", "ros", "zan"], help="Care-manager search terms.")
+    args = parser.parse_args()
+    setup_django()
+    load_at_start, revision = load_average(), code_revision()
+    from django.db.models.functions import Upper
+    from guardian.shortcuts import get_objects_for_user
+
+    from accounts.models import User
+    from patients.models import Patient
+    from patients.selectors import patient_search_q, patients_for_user
+
+    front_desk = User.objects.get(email=FRONT_DESK_EMAIL)
+    care_manager = User.objects.get(email=care_manager_email(0))
+
+    def upper_order(qs):
+        return qs.order_by(Upper("family_name"), Upper("given_name"), "id")
+
+    def cm_guardian(search=""):
+        qs = get_objects_for_user(
+            care_manager, "patients.view_patient", klass=Patient, accept_global_perms=False, with_superuser=False
+        )
+        return qs.filter(patient_search_q(search)) if search else qs
+
+    rows = []
+    for term in args.terms:
+        current = patients_for_user(user=front_desk, search=term)
+        rows += [(f"front desk ?q={term}", "current", current), (f"front desk ?q={term}", "UPPER order", upper_order(current))]
+    rows += [
+        ("care manager list", "current", patients_for_user(user=care_manager)),
+        ("care manager list", "guardian get_objects_for_user", cm_guardian()),
+    ]
+    for term in args.cm_terms:
+        current = patients_for_user(user=care_manager, search=term)
+        rows += [
+            (f"care manager ?q={term}", "current", current),
+            (f"care manager ?q={term}", "UPPER order", upper_order(current)),
+            (f"care manager ?q={term}", "guardian get_objects_for_user", cm_guardian(term)),
+        ]
+    conn = psycopg_connect(autocommit=True)
+    cur = conn.cursor()
+    print("| query | variant | matches | COUNT p50 | COUNT max | page p50 | page max |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    for label, variant, qs in rows:
+        count_sql, page_sql = _count_sql(qs), _sql(qs[:50])
+        matches = cur.execute(count_sql).fetchone()[0]
+        c50, cmax = _time(cur, count_sql, args.repeat)
+        p50, pmax = _time(cur, page_sql, args.repeat)
+        print(f"| {label} | {variant} | {matches:,} | {c50:.1f} ms | {cmax:.1f} ms | {p50:.1f} ms | {pmax:.1f} ms |")
+    for label, sql in (
+        ("front desk list: exact COUNT", 'SELECT COUNT(*) FROM "patients_patient"'),
+        ("front desk list: COUNT capped at 10,001", 'SELECT COUNT(*) FROM (SELECT 1 FROM "patients_patient" LIMIT 10001) AS s'),
+        ("front desk list: planner estimate", "SELECT reltuples::bigint FROM pg_class WHERE oid = 'patients_patient'::regclass"),
+    ):
+        c50, cmax = _time(cur, sql, args.repeat)
+        print(f"| {label} | | | {c50:.2f} ms | {cmax:.2f} ms | | |")
+    conn.close()
+    print(f"\nCode {revision}; load average {load_at_start} at the start, {load_average()} at the end.")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
