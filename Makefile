@@ -50,9 +50,11 @@ unit:
 integration:
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m integration -q -p tests.integration_gate
 
+## make bench: the scale harness on PostgreSQL database salus_bench (see bench/README.md).
 bench: venv
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/seed_large.py --patients 1000000
-	DATABASE_URL=$(TEST_DATABASE_URL) $(PY) bench/api.py
+	$(PY) bench/seed_large.py --patients 1000000 --facts-per-patient 10
+	$(PY) bench/api.py --requests 200
+	$(PY) bench/query_variants.py
 
 clean:
 	rm -rf var .pytest_cache
