@@ -32,6 +32,26 @@ _CLINICAL_READ = [
     "patients.view_clinicalnote",
 ]
 
+_SCHEDULING_READ = [
+    "scheduling.view_appointment",
+    "scheduling.view_practitioner",
+    "scheduling.view_service",
+    "scheduling.view_location",
+    "scheduling.view_weeklyhours",
+    "scheduling.view_availabilityexception",
+]
+# Which appointments a role sees is decided by scheduling.selectors (all for the front desk, the
+# care team's patients for care managers, one's own visits for a provider); these say what kind.
+_SCHEDULING_BOOK = [*_SCHEDULING_READ, "scheduling.add_appointment", "scheduling.change_appointment"]
+_CALENDAR_KEEPING = [
+    "scheduling.add_weeklyhours",
+    "scheduling.change_weeklyhours",
+    "scheduling.delete_weeklyhours",
+    "scheduling.add_availabilityexception",
+    "scheduling.change_availabilityexception",
+    "scheduling.delete_availabilityexception",
+]
+
 # Permissions granted at model level. `patients.view_patient` at model level means "every
 # patient" (front desk, administrators); care managers and providers get it per patient.
 ROLE_PERMISSIONS: dict[Role, list[str]] = {
@@ -53,6 +73,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "patients.delete_patientcontact",
         "notifications.view_notification",
         "notifications.change_notification",
+        *_SCHEDULING_BOOK,
     ],
     Role.PROVIDER: [
         *_CLINICAL_READ,
@@ -62,6 +83,7 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "patients.view_patientcontact",
         "notifications.view_notification",
         "notifications.change_notification",
+        *_SCHEDULING_READ,
     ],
     Role.FRONT_DESK: [
         "patients.view_patient",
@@ -78,11 +100,20 @@ ROLE_PERMISSIONS: dict[Role, list[str]] = {
         "patients.view_careteammember",
         "notifications.view_notification",
         "notifications.change_notification",
+        *_SCHEDULING_BOOK,
+        *_CALENDAR_KEEPING,
     ],
     Role.OUTREACH: ["notifications.view_notification", "notifications.change_notification"],
     Role.EVENT_PLANNER: ["notifications.view_notification", "notifications.change_notification"],
     Role.PATIENT: [],
 }
+
+
+def _app_has_models(apps, app_label: str) -> bool:
+    try:
+        return bool(list(apps.get_app_config(app_label).get_models()))
+    except LookupError:
+        return False
 
 
 def roles_sync(apps=None, *, using: str = "default") -> None:
@@ -109,6 +140,8 @@ def roles_sync(apps=None, *, using: str = "default") -> None:
             perms = []
             for name in names:
                 app_label, codename = name.split(".")
+                if not _app_has_models(apps, app_label):
+                    continue  # not migrated yet at this point; its own migration syncs the roles again
                 try:
                     perms.append(Permission.objects.using(using).get(content_type__app_label=app_label, codename=codename))
                 except Permission.DoesNotExist as exc:

@@ -124,3 +124,60 @@ FACT_FACTORIES = {
     "procedures": ProcedureFactory,
     "immunizations": ImmunizationFactory,
 }
+
+
+# --- scheduling ------------------------------------------------------------------------------------
+from scheduling import models as sm  # noqa: E402
+
+
+class LocationFactory(DjangoModelFactory):
+    class Meta:
+        model = sm.Location
+        django_get_or_create = ("name",)
+
+    name = "Clinique Centrale"
+    address_line = "12 rue de la Paix"
+    postal_code = "75002"
+    city = "Paris"
+
+
+class ServiceFactory(DjangoModelFactory):
+    class Meta:
+        model = sm.Service
+        django_get_or_create = ("code",)
+
+    code = "consult"
+    name_en = "General consultation"
+    name_fr = "Consultation générale"
+    name_it = "Visita generale"
+    duration_minutes = 30
+    min_notice_hours = 2
+    max_days_ahead = 60
+    cancellation_notice_hours = 24
+
+
+class PractitionerFactory(DjangoModelFactory):
+    class Meta:
+        model = sm.Practitioner
+
+    user = factory.SubFactory(UserFactory, is_staff=True)
+    display_name = factory.LazyAttribute(lambda o: f"Dr {o.user.first_name} {o.user.last_name}")
+    specialty = "General practice"
+    languages = factory.LazyFunction(lambda: ["en", "fr"])
+    time_zone = "Europe/Paris"
+
+
+def practitioner_with_week(*, user=None, service=None, location=None, **kwargs) -> sm.Practitioner:
+    """A practitioner seeing patients Monday to Friday: 09:00-12:00 by video only, 14:00-17:00 at
+    the clinic (video allowed too), in Europe/Paris."""
+    practitioner = PractitionerFactory(**({"user": user} if user else {}), **kwargs)
+    service = service or ServiceFactory()
+    location = location or LocationFactory()
+    practitioner.services.add(service)
+    practitioner.locations.add(location)
+    for weekday in range(5):
+        sm.WeeklyHours.objects.create(practitioner=practitioner, weekday=weekday, start_time=dt.time(9), end_time=dt.time(12))
+        sm.WeeklyHours.objects.create(
+            practitioner=practitioner, weekday=weekday, start_time=dt.time(14), end_time=dt.time(17), location=location
+        )
+    return practitioner

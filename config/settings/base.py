@@ -154,6 +154,8 @@ CELERY_BEAT_SCHEDULE = {
     "privacy-requests-dispatch": {"task": "consent.tasks.privacy_requests_dispatch", "schedule": 60.0},
     # Daily: rules count in days, and a purge is batched so it never holds a lock for long.
     "retention-apply": {"task": "consent.tasks.retention_apply", "schedule": 24 * 3600.0},
+    # Reminders are rows with a due time; this sends the due ones (each once).
+    "appointment-reminders": {"task": "scheduling.tasks.reminders_send_due", "schedule": 60.0},
 }
 
 # --- auth -----------------------------------------------------------------------------------
@@ -285,3 +287,11 @@ SALUS_SITE_URL = env("SALUS_SITE_URL", default="http://127.0.0.1:8000")
 SALUS_EXPORT_LINK_HOURS = env.int("SALUS_EXPORT_LINK_HOURS", default=72)
 SALUS_PRIVACY_CLAIM_SECONDS = env.int("SALUS_PRIVACY_CLAIM_SECONDS", default=900)
 SIMPLE_HISTORY_REVERT_DISABLED = True
+
+# --- scheduling ---------------------------------------------------------------------------------
+# Reminders before each visit, in minutes (default: a day and an hour before).
+SALUS_APPOINTMENT_REMINDER_MINUTES = env.list("SALUS_APPOINTMENT_REMINDER_MINUTES", cast=int, default=[1440, 60])
+# The video-visit provider: rooms are <base>/<unguessable room name> (Jitsi Meet by default; a
+# self-hosted Jitsi or any provider taking a room name in the path works the same way).
+SALUS_VIDEO_BASE_URL = env("SALUS_VIDEO_BASE_URL", default="https://meet.jit.si")
+SALUS_VIDEO_CLOSES_AFTER_MINUTES = env.int("SALUS_VIDEO_CLOSES_AFTER_MINUTES", default=60)
