@@ -210,19 +210,18 @@ def _lock(appointment: Appointment) -> Appointment:
     return Appointment.objects.select_for_update().select_related("patient", "practitioner", "service").get(pk=appointment.pk)
 
 
-def _patient_notice_check(actor, appointment: Appointment, *, now: dt.datetime, action: str) -> None:
+def _patient_notice_check(actor, appointment: Appointment, *, now: dt.datetime, moving: bool) -> None:
     if not user_is_patient_of(actor, appointment.patient):
         return
-    cutoff = appointment.start - dt.timedelta(hours=appointment.service.cancellation_notice_hours)
-    if now > cutoff:
-        raise ValidationError(
-            {
-                "start": _(
-                    "This visit is less than %(hours)s hours away and can no longer be %(action)s online. Please call the clinic."
-                )
-                % {"hours": appointment.service.cancellation_notice_hours, "action": action}
-            }
-        )
+    hours = appointment.service.cancellation_notice_hours
+    if now > appointment.start - dt.timedelta(hours=hours):
+        if moving:
+            message = _("This visit is less than %(hours)s hours away and can no longer be moved online. Please call the clinic.")
+        else:
+            message = _(
+                "This visit is less than %(hours)s hours away and can no longer be cancelled online. Please call the clinic."
+            )
+        raise ValidationError({"start": message % {"hours": hours}})
 
 
 @transaction.atomic
@@ -243,7 +242,7 @@ def appointment_reschedule(
     appointment = _lock(appointment)
     if appointment.status != AppointmentStatus.BOOKED:
         raise ValidationError({"status": _("Only a booked visit can be moved.")})
-    _patient_notice_check(actor, appointment, now=now, action=_("moved"))
+    _patient_notice_check(actor, appointment, now=now, moving=True)
     start = _aware(start, "start")
     practitioner = practitioner or appointment.practitioner
     virtual = appointment.virtual if virtual is None else virtual
@@ -290,7 +289,7 @@ def appointment_cancel(*, actor, appointment: Appointment, reason: str = "", now
         return appointment
     if appointment.status != AppointmentStatus.BOOKED:
         raise ValidationError({"status": _("Only a booked visit can be cancelled.")})
-    _patient_notice_check(actor, appointment, now=now, action=_("cancelled"))
+    _patient_notice_check(actor, appointment, now=now, moving=False)
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancelled_at = now
     appointment.cancelled_by = actor
