@@ -63,7 +63,7 @@ def test_patient_books_a_free_slot_and_both_parties_get_an_invitation(patient_pa
     by_to = {m.to[0]: m for m in mail.outbox}
     assert set(by_to) == {"paul@example.org", "paula@salus.test"}
     to_paul = by_to["paul@example.org"]
-    assert "réservée" in to_paul.subject
+    assert "est réservé" in to_paul.subject
     (name, ics, mimetype) = to_paul.attachments[0]
     assert name == "invite.ics" and "method=REQUEST" in mimetype
     text = _text(ics)
