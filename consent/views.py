@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
@@ -34,6 +35,17 @@ def reading_language(patient) -> str:
     if current in LANGUAGES:
         return current
     return patient.preferred_language if patient.preferred_language in LANGUAGES else "en"
+
+
+def next_url(request) -> str | None:
+    """Where to go after signing when another page sent the patient here (e.g. booking a video
+    visit): a path on this site only, never another host."""
+    candidate = request.GET.get("next", "")
+    if candidate and url_has_allowed_host_and_scheme(
+        candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return candidate
+    return None
 
 
 def client_ip(request) -> str | None:
@@ -114,7 +126,7 @@ def consent_sign_page(request, purpose: str):
                     form_errors_from_service(form, exc)
                 else:
                     messages.success(request, _("Thank you. Your consent is recorded; your receipt is ready to download."))
-                    return redirect("consent:list")
+                    return redirect(next_url(request) or "consent:list")
     else:
         form = ConsentSignForm(initial={"version": version.pk, "language": language, "signer_name": ""})
     already = patient.consents.filter(purpose=purpose, status=ConsentStatus.ACTIVE).exists()
