@@ -52,6 +52,26 @@ def chain_append(record: ChainedRecord) -> ChainedRecord:
     return record
 
 
+@transaction.atomic
+def chain_append_many(records: list[ChainedRecord]) -> list[ChainedRecord]:
+    """`chain_append` for several rows of one chain under a single lock of its head: the same
+    numbering and hashes as appending them one by one, in three queries whatever their number."""
+    if not records:
+        return []
+    model = type(records[0])
+    if any(type(r) is not model or r.pk is not None for r in records):
+        raise ValueError("Append new rows of one chained table at a time.")
+    head, _ = ChainHead.objects.select_for_update().get_or_create(name=model.CHAIN_NAME)
+    seq, prev = head.last_seq, head.last_hash
+    for record in records:
+        seq += 1
+        record.chain_seq, record.prev_hash = seq, prev
+        record.entry_hash = prev = entry_hash(prev_hash=prev, seq=seq, payload=record_payload(record))
+    model.objects.bulk_create(records)
+    ChainHead.objects.filter(pk=head.pk).update(last_seq=seq, last_hash=prev)
+    return records
+
+
 @dataclass(frozen=True)
 class ChainProblem:
     chain: str

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
-from audit.chain import chain_append
+from audit.chain import chain_append, chain_append_many
 from notifications.services import outbox_event_emit, staff_notify
 
 from . import events
@@ -240,6 +240,32 @@ def access_log_record(
             path=request.path[:300] if request is not None else "",
         )
     )
+
+
+def access_log_record_many(
+    *, actor, patients, resource: str, channel: AccessChannel | str, request=None, action: str = "view"
+) -> list[AccessLog]:
+    """`access_log_record` for a page that shows several patients at once (one row per patient),
+    appended to the chain together so that the page's query count does not grow with its rows."""
+    label = actor_label(actor)
+    meta = request.META if request is not None else {}
+    now = timezone.now()
+    rows = [
+        AccessLog(
+            created_at=now,
+            actor=actor if getattr(actor, "pk", None) else None,
+            actor_label=label,
+            patient=patient,
+            action=action,
+            resource=resource,
+            channel=AccessChannel(channel),
+            ip_address=meta.get("REMOTE_ADDR") or None,
+            user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
+            path=request.path[:300] if request is not None else "",
+        )
+        for patient in dict.fromkeys(patients)
+    ]
+    return chain_append_many(rows)
 
 
 @transaction.atomic
