@@ -574,6 +574,18 @@ def appointment_intake(request, pk: int):
     )
 
 
+def _without_current_time(days: list[dict], appointment: Appointment, practitioner: Practitioner) -> list[dict]:
+    """The free times to move to, less the visit's own time (free to it, but no move)."""
+    if practitioner.pk != appointment.practitioner_id:
+        return days
+    kept = []
+    for group in days:
+        slots = [choice for choice in group["slots"] if choice.slot.start != appointment.start]
+        if slots:
+            kept.append({**group, "slots": slots})
+    return kept
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def appointment_reschedule_page(request, pk: int):
@@ -649,7 +661,7 @@ def appointment_reschedule_page(request, pk: int):
             "practitioners": list(practitioners),
             "week": week,
             "week_end": week.monday + dt.timedelta(days=6) if week else None,
-            "days": fresh if fresh else (week.days if week else []),
+            "days": _without_current_time(fresh or (week.days if week else []), appointment, practitioner),
             "previous_url": f"?{urlencode({**base_query, 'week': week.previous.isoformat()})}" if week and week.previous else "",
             "next_url": f"?{urlencode({**base_query, 'week': week.next.isoformat()})}" if week and week.next else "",
             "start_errors": start_errors,
