@@ -1,0 +1,1 @@
+"""The scheduling REST API: services, practitioners, locations, free slots and appointments."""
