@@ -47,6 +47,9 @@ READ_RESOURCE_LABELS = {
     "procedures": _("Procedures"),
     "immunizations": _("Immunizations"),
     "export": _("Data download"),
+    "appointment": _("Appointment"),
+    "appointment_history": _("Change history of an appointment"),
+    "visit_summary": _("Visit summary: conditions, vital signs, intake answers"),
 }
 
 ROLE_LABELS = {

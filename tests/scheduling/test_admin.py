@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from audit.chain import verify_all
 from consent.models import ConsentMethod, Purpose
+from consent.report import resource_label
 from consent.services import consent_sign
 from notifications.models import OutboxItem
 from patients.models import AccessLog, ClinicalNote
@@ -664,6 +665,8 @@ def test_queue_shows_the_summary_of_each_patient(
         (provider_paula.pk, petra_visit.patient_id, "admin"),
     }
     assert verify_all() == []
+    # and the patient's "who viewed my record" names what was read in words
+    assert resource_label("visit_summary") != "visit_summary" and resource_label("appointment") != "appointment"
 
 
 def test_queue_is_today_by_default(client, provider_paula, practitioner_paula):
@@ -923,3 +926,38 @@ def test_index_links_the_queue_and_calendar_to_who_has_them(
         client.force_login(user)
         page = client.get("/admin/").content.decode()
         assert (QUEUE in page, CALENDAR in page) == (queue, calendar), user
+
+
+def test_paula_cannot_run_piets_visit_with_her_own_patient(
+    client, provider_paula, front_desk_fay, paul, practitioner_piet, service, monday
+):
+    # Paula sees Paul's visit with Piet (Paul is on her care team) but it is not hers to run
+    piets = _book(front_desk_fay, paul, practitioner_piet, service, at(monday, 10))
+    client.force_login(provider_paula)
+    assert client.get(change_url(piets)).status_code == 200
+    for action in ("fulfilled", "noshow", "start", "note"):
+        assert client.post(action_url(piets, action), {f"note-{piets.pk}-text": "x"}).status_code == 404
+    assert client.get(QUEUE, {"practitioner": practitioner_piet.pk, "day": monday.isoformat()}).status_code == 404
+    piets.refresh_from_db()
+    assert (piets.status, piets.started_at, piets.visit_note_id) == (AppointmentStatus.BOOKED, None, None)
+
+
+def test_front_desk_marks_arrival_from_paulas_queue(client, front_desk_fay, practitioner_paula, visit, monday):
+    client.force_login(front_desk_fay)
+    response = client.post(f"/admin/scheduling/appointment/{visit.pk}/arrived/", {"return_to": "queue"})
+    assert response.status_code == 302
+    assert response["Location"] == f"{QUEUE}?day={monday.isoformat()}&practitioner={practitioner_paula.pk}"
+    visit.refresh_from_db()
+    assert visit.status == AppointmentStatus.ARRIVED
+
+
+def test_history_is_shown_and_access_logged(client, front_desk_fay, visit):
+    client.force_login(front_desk_fay)
+    assert client.get(f"/admin/scheduling/appointment/{visit.pk}/history/").status_code == 200
+    assert AccessLog.objects.get().resource == "appointment_history"
+    version = visit.history.first()
+    url = f"/admin/scheduling/appointment/{visit.pk}/history/{version.history_id}/"
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"status": "cancelled"}).status_code == 403
+    visit.refresh_from_db()
+    assert visit.status == AppointmentStatus.BOOKED
