@@ -22,10 +22,6 @@ MAX_YEARS_AHEAD = 3
 NOTE_MAX_LENGTH = 20000
 
 
-def mode_of(virtual: bool | None) -> str:
-    return {True: MODE_VIRTUAL, False: MODE_IN_PERSON}.get(virtual, "")
-
-
 class StartField(forms.SplitDateTimeField):
     """A date and a time read in the current time zone (the page activates the user's). A time
     that does not exist or happens twice on a daylight-saving night is refused by Django's field."""
