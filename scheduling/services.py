@@ -13,7 +13,7 @@ import secrets
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -58,18 +58,48 @@ def _save(instance, *, actor) -> None:
     instance.save()
 
 
+# PostgreSQL checks an exclusion constraint against every overlapping row in the index, committed
+# or not, and waits for those still in flight: two overlapping inserts can wait for each other,
+# which PostgreSQL breaks only after `deadlock_timeout` (1 s) by aborting one, and a crowd on one
+# slot chains such waits into tens of seconds (bench/booking.py). So a booking first locks its
+# practitioner, then its patient, until its transaction ends: contenders queue on the locks and
+# the constraint, still the guarantee, only meets committed rows. Should a deadlock still happen
+# (a writer that took no lock), the savepoint is rolled back and the insert tried again: it then
+# meets a committed row (a conflict) or none (booked).
+_LOCK_PRACTITIONER, _LOCK_PATIENT = 1, 2  # advisory lock key = namespace << 40 | id
+DEADLOCK_RETRIES = 3
+
+
+def _overlap_locks(appointment: Appointment) -> None:
+    if connection.vendor != "postgresql":
+        return  # SQLite: transactions are BEGIN IMMEDIATE, one writer at a time already
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(%s), pg_advisory_xact_lock(%s)",
+            [_LOCK_PRACTITIONER << 40 | appointment.practitioner_id, _LOCK_PATIENT << 40 | appointment.patient_id],
+        )
+
+
 def _insert_or_conflict(appointment: Appointment, *, actor) -> None:
     """Save inside a savepoint; an overlap refused by the database is a conflict, not a 500."""
-    try:
-        with transaction.atomic():
-            _save(appointment, actor=actor)
-    except IntegrityError as exc:
-        text = str(exc)
-        if "appointment_no_overlap" in text or "appointment_patient_no_overlap" in text or "overlap" in text.lower():
-            if "patient" in text:
-                raise BookingConflict(_("You already have another visit at this time.")) from None
-            raise BookingConflict() from None
-        raise
+    _overlap_locks(appointment)
+    for attempt in range(DEADLOCK_RETRIES + 1):
+        try:
+            with transaction.atomic():
+                _save(appointment, actor=actor)
+            return
+        except IntegrityError as exc:
+            text = str(exc)
+            if "appointment_no_overlap" in text or "appointment_patient_no_overlap" in text or "overlap" in text.lower():
+                if "patient" in text:
+                    raise BookingConflict(_("You already have another visit at this time.")) from None
+                raise BookingConflict() from None
+            raise
+        except OperationalError as exc:
+            if getattr(exc.__cause__, "sqlstate", None) != "40P01":  # deadlock_detected
+                raise
+            if attempt == DEADLOCK_RETRIES:
+                raise BookingConflict() from None
 
 
 def _aware(value: dt.datetime, field: str) -> dt.datetime:
