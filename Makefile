@@ -50,11 +50,13 @@ unit:
 integration:
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m integration -q -p tests.integration_gate
 
-## make bench: the scale harness on PostgreSQL database salus_bench (see bench/README.md).
+## make bench: the scale harness on PostgreSQL database salus_bench, and concurrent booking on
+## its own database salus_bench_booking (see bench/README.md).
 bench: venv
 	$(PY) bench/seed_large.py --patients 1000000 --facts-per-patient 10
 	$(PY) bench/api.py --requests 200
 	$(PY) bench/query_variants.py
+	$(PY) bench/booking.py --threads 20 --attempts 50 --slots 50
 
 clean:
 	rm -rf var .pytest_cache
