@@ -140,10 +140,16 @@ def slots_free(
     last = end.astimezone(zone).date() + dt.timedelta(days=1)
 
     blocks = _weekly_blocks(practitioner, list(practitioner.weekly_hours.all()), first, last)
-    window = Q(start__lt=end + duration, end__gt=start - duration)
-    exceptions = list(AvailabilityException.objects.filter(window, practitioner=practitioner))
+    # Everything that shapes the slot grid of these days, not only what lies near [start, end): a
+    # visit earlier in a block moves the grid of the rest of it (a 15-minute visit at 10:30 makes
+    # the next 30-minute slots 10:45, 11:15), so booking one slot must see the grid a week's list showed.
+    days = Q(
+        start__lt=local_instant(last + dt.timedelta(days=1), dt.time(0), zone), end__gt=local_instant(first, dt.time(0), zone)
+    )
+    exceptions = list(AvailabilityException.objects.filter(days, practitioner=practitioner))
     blocks += [_Block(e.start, e.end, e.location_id, e.virtual) for e in exceptions if e.kind == ExceptionKind.EXTRA]
     busy = [(e.start, e.end) for e in exceptions if e.kind == ExceptionKind.TIME_OFF]
+    window = Q(start__lt=max(b.end for b in blocks), end__gt=min(b.start for b in blocks)) if blocks else days
     booked = Appointment.objects.filter(window, practitioner=practitioner, status__in=HOLDING_STATUSES)
     if ignore_appointment_id is not None:
         booked = booked.exclude(pk=ignore_appointment_id)
