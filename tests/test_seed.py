@@ -32,5 +32,60 @@ def test_seed_demo_builds_a_consistent_demo(capsys):
     alice = User.objects.get(email="alice@salus.example")
     assert patients_for_user(user=alice).count() == 3
 
+    _assert_scheduling_demo(paul)
+
     call_command("seed_demo", patients=6, if_empty=True, verbosity=0)
     assert Patient.objects.count() == 6
+
+
+def _assert_scheduling_demo(paul):
+    """A clinic, services, practitioners with Monday-to-Friday hours, visits booked through the
+    service (reminders and messages with them), today's queue for Paula, free slots next week."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from notifications.models import OutboxItem
+    from scheduling.availability import slots_free
+    from scheduling.models import Appointment, AppointmentReminder, Location, Practitioner, Service
+    from scheduling.selectors import practitioner_day
+
+    assert Location.objects.filter(name="Clinique Salus Paris").exists()
+    consult = Service.objects.get(code="consult")
+    assert (consult.name_fr, consult.name_it, consult.duration_minutes) == ("Consultation générale", "Visita generale", 30)
+    assert consult.virtual_allowed and consult.in_person_allowed
+    follow_up = Service.objects.get(code="follow-up")
+    assert (follow_up.duration_minutes, follow_up.virtual_allowed, follow_up.in_person_allowed) == (15, True, False)
+    paula = Practitioner.objects.get(user__email="paula@salus.example")
+    assert Practitioner.objects.count() == 3
+    assert set(paula.weekly_hours.values_list("weekday", flat=True)) == {0, 1, 2, 3, 4}
+    assert consent_is_active(paul, "virtual_visit")
+
+    # Paul and Petra have visits today and in the coming days, booked through the service
+    petra = Patient.objects.get(user__email="petra@salus.example")
+    today = timezone.localdate()
+    for patient in (paul, petra):
+        visits = Appointment.objects.filter(patient=patient, status="booked")
+        assert visits.filter(start__date=today).exists() and visits.filter(start__date__gt=today).exists()
+    assert Appointment.objects.get(patient=paul, start__date=today).intake_complete
+    queue = practitioner_day(practitioner=paula, day=today)
+    assert {paul.pk, petra.pk} <= set(queue.values_list("patient_id", flat=True)) and queue.count() >= 3
+    assert AppointmentReminder.objects.filter(status="pending").exists()
+    confirmations = OutboxItem.objects.filter(topic="appointment.confirmation")
+    assert confirmations.filter(patient_id=paul.pk).exists() and confirmations.filter(to_address="paula@salus.example").exists()
+    # Yesterday's visit was held and written up: the note waits for the care manager
+    held = Appointment.objects.get(status="fulfilled")
+    assert held.visit_note is not None
+    assert OutboxItem.objects.filter(topic="appointment.note_written").exists()
+    manager = held.patient.care_team.get(role="care_manager").user
+    assert OutboxItem.objects.filter(
+        topic="staff.notification",
+        channel="in_app",
+        recipient_user=manager,
+        dedupe_key__startswith=f"note-created:{held.visit_note_id}:",
+    ).exists()
+
+    # Patients find free slots with Paula next week
+    monday = today + dt.timedelta(days=7 - today.weekday())
+    week = [timezone.make_aware(dt.datetime.combine(monday + dt.timedelta(days=d), dt.time(0))) for d in (0, 7)]
+    assert slots_free(practitioner=paula, service=consult, start=week[0], end=week[1], enforce_booking_window=True)

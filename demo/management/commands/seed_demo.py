@@ -21,6 +21,7 @@ from consent.privacy import privacy_erasure_request
 from consent.services import consent_sign, consent_template_version_create, consent_withdraw
 from demo import clinical as c
 from demo.consent_texts import TEMPLATES
+from demo.scheduling import seed_scheduling
 from patients.models import (
     AccessLog,
     AllergyIntolerance,
@@ -41,6 +42,8 @@ DEMO_USERS = [
     ("alice@salus.example", "Alice", "Martin", Role.CARE_MANAGER),
     ("bob@salus.example", "Bob", "Rossi", Role.CARE_MANAGER),
     ("paula@salus.example", "Paula", "Moreau", Role.PROVIDER),
+    ("marco@salus.example", "Marco", "Ferri", Role.PROVIDER),
+    ("claire@salus.example", "Claire", "Petit", Role.PROVIDER),
     ("fay@salus.example", "Fay", "Dubois", Role.FRONT_DESK),
     ("olga@salus.example", "Olga", "Bianchi", Role.OUTREACH),
     ("evan@salus.example", "Evan", "Clarke", Role.EVENT_PLANNER),
@@ -57,7 +60,7 @@ LOCALES = [
 
 
 class Command(BaseCommand):
-    help = "Create demo users (one per role) and N patients with clinical facts and care teams."
+    help = "Create demo users (one per role), N patients with clinical facts and care teams, and a clinic's schedule."
 
     def add_arguments(self, parser):
         parser.add_argument("--patients", type=int, default=200, help="How many patients (default 200).")
@@ -87,6 +90,8 @@ class Command(BaseCommand):
                     created.append(self._patient(i, staff))
                 bar.update()
         self._access_trail(created, staff)
+        # A clinic, services, practitioners with their week, and visits today and in the coming days.
+        visits = seed_scheduling(staff=staff, patients=created, now=self.now, rng=self.rng)
         # One erasure request waiting for an administrator's decision (Privacy requests in the admin).
         with transaction.atomic():
             privacy_erasure_request(
@@ -100,7 +105,11 @@ class Command(BaseCommand):
             for m in (Encounter, Condition, Observation, MedicationRequest, AllergyIntolerance, Procedure, Immunization)
         }
         self.stdout.write(
-            self.style.SUCCESS(f"Seeded {len(created)} patients: " + ", ".join(f"{v} {k}" for k, v in counts.items()))
+            self.style.SUCCESS(
+                f"Seeded {len(created)} patients: "
+                + ", ".join(f"{v} {k}" for k, v in counts.items())
+                + f"; {visits} appointments (paula@salus.example has today's queue)"
+            )
         )
         self._print_logins()
 
