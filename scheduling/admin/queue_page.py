@@ -14,8 +14,10 @@ appended together, so the page's query count does not grow with the number of vi
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
@@ -54,6 +56,16 @@ def queue_url_for(user, appointment: Appointment) -> str:
     """The queue page the appointment belongs to (its practitioner's local day)."""
     day = appointment.start.astimezone(ZoneInfo(appointment.practitioner.time_zone)).date()
     return queue_url(practitioner=appointment.practitioner, day=day, for_user=user)
+
+
+def video_form_action() -> dict:
+    """The queue page's Content-Security-Policy addition: starting a video visit posts a form whose
+    answer is a redirect to the video room, and browsers hold that redirect to the page's
+    form-action ('self' alone would block the room from opening)."""
+    parts = urlsplit(settings.SALUS_VIDEO_BASE_URL)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        return {}
+    return {"form-action": [f"{parts.scheme}://{parts.netloc}"]}
 
 
 def _row(user, appointment: Appointment, *, summary, note_form, now) -> dict:
@@ -124,7 +136,9 @@ def _queue_response(request, model_admin, *, form, practitioner, day, bound_note
             "today_url": queue_url(practitioner=practitioner, day=today, for_user=user),
             "calendar_url": f"{reverse('admin:scheduling_calendar')}?{urlencode({'practitioner': practitioner.pk, 'day': day, 'view': 'day'})}",
         }
-    return rendered(TemplateResponse(request, "scheduling/admin_queue.html", context, status=status))
+    response = TemplateResponse(request, "scheduling/admin_queue.html", context, status=status)
+    response._csp_update = video_form_action()  # read by django-csp's middleware, as its csp_update decorator sets it
+    return rendered(response)
 
 
 def queue_view(request, model_admin):

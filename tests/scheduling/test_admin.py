@@ -796,6 +796,30 @@ def test_queue_actions_are_posts(client, provider_paula, visit):
     assert client.post("/admin/scheduling/appointment/queue/999999/start/").status_code == 404
 
 
+def _csp(response) -> dict[str, list[str]]:
+    directives = (d.split() for d in response["Content-Security-Policy"].split(";") if d.strip())
+    return {name: values for name, *values in directives}
+
+
+def test_queue_page_lets_the_start_button_open_the_video_room(client, provider_paula, visit, monday, settings):
+    """Starting a video visit posts a form answered by a redirect to the video room, and browsers
+    hold that redirect to the page's form-action: the queue page (also when shown again with a
+    note error) allows the video provider's origin; other pages keep 'self' alone."""
+    settings.SALUS_VIDEO_BASE_URL = "https://video.example.org/rooms/"
+    client.force_login(provider_paula)
+    page = client.get(QUEUE, {"day": monday.isoformat()})
+    assert page.status_code == 200
+    assert _csp(page)["form-action"] == ["'self'", "https://video.example.org"]
+    assert _csp(page)["default-src"] == ["'self'"]
+    with_error = client.post(action_url(visit, "note"), {f"note-{visit.pk}-text": " "})
+    assert with_error.status_code == 400
+    assert _csp(with_error)["form-action"] == ["'self'", "https://video.example.org"]
+    assert _csp(client.get(CHANGELIST))["form-action"] == ["'self'"]
+    # a base URL that is no web address adds nothing
+    settings.SALUS_VIDEO_BASE_URL = "not a url"
+    assert _csp(client.get(QUEUE, {"day": monday.isoformat()}))["form-action"] == ["'self'"]
+
+
 def test_queue_queries_do_not_grow_with_visits(client, admin_ada, provider_paula, practitioner_paula, service, monday):
     _book(admin_ada, PatientFactory(), practitioner_paula, service, at(monday, 16, 30))
     client.force_login(provider_paula)
