@@ -1,5 +1,7 @@
 from django.contrib import admin, messages
 from django.http import Http404
+from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
 from . import services
@@ -13,12 +15,19 @@ class NotificationAdmin(admin.ModelAdmin):
 
     list_display = ("created_at", "title", "is_read")
     list_filter = (("read_at", admin.EmptyFieldListFilter),)
-    readonly_fields = ("title", "body", "link", "created_at", "read_at")
+    readonly_fields = ("title", "body", "open_link", "created_at", "read_at")
     fields = readonly_fields
     actions = ["mark_read"]
 
     def get_queryset(self, request):
         return notifications_for_user(user=request.user)
+
+    @admin.display(description=_("link"))
+    def open_link(self, obj):
+        # Only a link into this site is clickable; anything else is shown as text.
+        if obj.link and url_has_allowed_host_and_scheme(obj.link, allowed_hosts=None) and obj.link.startswith("/"):
+            return format_html('<a href="{}">{}</a>', obj.link, _("Open"))
+        return obj.link or "–"
 
     @admin.display(boolean=True, description=_("read"))
     def is_read(self, obj):

@@ -302,8 +302,20 @@ def test_admin_front_page_shows_unread_notifications(client, care_manager_alice,
     client.force_login(care_manager_alice)
     assert "1 unread notification" in client.get("/admin/").content.decode()
     notification = care_manager_alice.notifications.get()
-    assert client.get(f"/admin/notifications/notification/{notification.pk}/change/").status_code == 200
+    page = client.get(f"/admin/notifications/notification/{notification.pk}/change/")
+    assert page.status_code == 200
+    # the notification opens the note it is about
+    assert f'href="/admin/patients/clinicalnote/{paul.notes.get().pk}/change/"' in page.content.decode()
     assert "0 unread notifications" in client.get("/admin/").content.decode()
+
+
+def test_notification_links_off_site_are_not_clickable(client, care_manager_alice):
+    from notifications.models import Notification
+
+    n = Notification.objects.create(user=care_manager_alice, title="x", link="https://evil.example/x")
+    client.force_login(care_manager_alice)
+    page = client.get(f"/admin/notifications/notification/{n.pk}/change/").content.decode()
+    assert "https://evil.example/x" in page and 'href="https://evil.example/x"' not in page
 
 
 def test_notifications_of_others_are_404(client, care_manager_alice, care_manager_bob):
