@@ -113,7 +113,7 @@ def _data(slots_wanted: int, attempts: int):
     from accounts.roles import Role
     from accounts.services import user_create
     from patients.models import Patient
-    from scheduling.availability import slots_free
+    from scheduling.availability import slots_free_many
     from scheduling.models import Practitioner, Service, WeeklyHours
 
     with connection.cursor() as cur:
@@ -174,10 +174,10 @@ def _data(slots_wanted: int, attempts: int):
         dt.datetime.combine(monday, dt.time(0), tzinfo=tz),
         dt.datetime.combine(monday + dt.timedelta(days=7), dt.time(0), tzinfo=tz),
     )
-    slots = {
-        key: slots_free(practitioner=p, service=service, start=week[0], end=week[1], enforce_booking_window=False)[:slots_wanted]
-        for key, p in practitioners.items()
-    }
+    free = slots_free_many(
+        practitioners=practitioners.values(), service=service, start=week[0], end=week[1], enforce_booking_window=False
+    )
+    slots = {key: [s for s in free if s.practitioner_id == p.pk][:slots_wanted] for key, p in practitioners.items()}
     starts = {key: [s.start for s in found] for key, found in slots.items()}
     if len(starts["django"]) != slots_wanted or any(starts[key] != starts["django"] for key in PHASES):
         raise SystemExit(f"Expected {slots_wanted} free slots for each practitioner, found {len(slots['django'])}.")

@@ -21,7 +21,7 @@ from patients.models import AccessLog
 from scheduling.availability import MAX_RANGE_DAYS
 from scheduling.models import Appointment, AppointmentReminder
 from scheduling.services import appointment_book, appointment_intake_submit
-from tests.factories import PatientFactory, ServiceFactory
+from tests.factories import PatientFactory, ServiceFactory, practitioner_with_week
 
 from .conftest import at
 
@@ -246,29 +246,38 @@ def test_bad_slot_queries_are_400_naming_the_field(api, patient_paul, practition
 
 
 @pytest.mark.parametrize("with_practitioner", [True, False])
-def test_slot_queries_do_not_grow_with_bookings_or_slots(
-    api, front_desk_fay, practitioner_paula, practitioner_piet, service, monday, with_practitioner
+def test_slot_queries_do_not_grow_with_bookings_slots_or_practitioners(
+    api, front_desk_fay, practitioner_paula, practitioner_piet, service, clinic, monday, with_practitioner
 ):
     client = api.as_user(front_desk_fay)
     query = {"service": service.pk, "start": at(monday, 0).isoformat(), "end": at(monday + dt.timedelta(days=4), 23).isoformat()}
     if with_practitioner:
         query["practitioner"] = practitioner_paula.pk
-    counts = []
+    counts, found = [], []
+
+    def measure():
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/api/v1/slots/", query)
+        assert response.status_code == 200
+        counts.append(len(ctx.captured_queries))
+        found.append(response.json()["count"])
+
     for day in range(2):
         for hour in (9, 10, 11, 14):
             for practitioner in (practitioner_paula, practitioner_piet):
                 _book(PatientFactory(), practitioner, service, at(monday + dt.timedelta(days=day), hour), actor=front_desk_fay)
-        with CaptureQueriesContext(connection) as ctx:
-            assert client.get("/api/v1/slots/", query).status_code == 200
-        counts.append(len(ctx.captured_queries))
+        measure()
+    # Eight more practitioners offering the service, one with a booking
+    more = [practitioner_with_week(service=service, location=clinic) for _ in range(8)]
+    _book(PatientFactory(), more[0], service, at(monday, 9), actor=front_desk_fay)
+    measure()
     # Named practitioner (10): token + user, the service, the practitioner, does it offer the service,
-    # the user's permissions (user, groups), its weekly hours; then slots_free's three — does it offer
-    # the service, exceptions in the range, bookings in the range.
-    # Every practitioner (12): token + user, the service, permissions (user, groups), the
-    # practitioners, their weekly hours (one prefetch); then slots_free's three per practitioner —
-    # the count grows with practitioners offering the service, never with bookings or slots.
-    assert counts[0] == counts[1], counts
-    assert counts[0] == (10 if with_practitioner else 12), counts
+    # the user's permissions (user, groups); then the slot search's four — who offers the service,
+    # weekly hours, exceptions of the days, bookings of those days.
+    # Every practitioner (9): token + user, the service, permissions (user, groups), the practitioners;
+    # then the same four for all of them at once — never more with practitioners, bookings or slots.
+    assert counts == ([10, 10, 10] if with_practitioner else [9, 9, 9]), counts
+    assert found[0] > found[1] and (found[2] == found[1] if with_practitioner else found[2] > found[1]), found
 
 
 # --- appointments: booking -------------------------------------------------------------------
