@@ -207,7 +207,7 @@ def test_a_failed_build_is_recorded_and_leaves_no_file(paul, patient_paul, admin
     folder = private_file_path("privacy-exports")
     before = set(folder.glob("*")) if folder.exists() else set()
     request = privacy_export_request(actor=patient_paul, patient=paul, channel="portal")
-    with mock.patch.object(privacy, "export_pdf", side_effect=OSError("disk full")):
+    with mock.patch.object(privacy.export, "export_pdf", side_effect=OSError("disk full")):
         assert _build(request) is False
     request.refresh_from_db()
     assert (request.status, request.error, request.json_path) == ("failed", "OSError", "")
