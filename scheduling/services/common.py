@@ -1,0 +1,32 @@
+"""What every appointment write shares: validate and save with its author in the history, lock the
+row for the change, and emit the domain event in the same transaction."""
+
+from __future__ import annotations
+
+from notifications.services import outbox_event_emit
+
+from ..models import Appointment
+
+
+def save_validated(instance, *, actor) -> None:
+    instance.full_clean()
+    instance._history_user = actor if getattr(actor, "pk", None) else None
+    instance.save()
+
+
+def appointment_lock(appointment: Appointment) -> Appointment:
+    return Appointment.objects.select_for_update().select_related("patient", "practitioner", "service").get(pk=appointment.pk)
+
+
+def event_emit(topic: str, appointment: Appointment, **extra) -> None:
+    outbox_event_emit(
+        topic=topic,
+        patient_id=appointment.patient_id,
+        payload={
+            "appointment_id": appointment.pk,
+            "patient_id": appointment.patient_id,
+            "practitioner_id": appointment.practitioner_id,
+            "service_id": appointment.service_id,
+            **extra,
+        },
+    )
