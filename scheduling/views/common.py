@@ -1,0 +1,190 @@
+"""What the booking and appointment pages share: safe look-ups from query strings and the free
+times offered, a week at a time, in the patient's time zone."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+
+from ..availability import Slot, slots_free
+from ..forms import parse_slot_start
+from ..models import Location, Practitioner, Service
+from ..selectors import practitioners_bookable
+
+# How many other free times a refused booking offers in its place.
+FRESH_SLOTS = 12
+_MAX_ID = 2**63 - 1
+
+
+def id_or_404(value) -> int:
+    try:
+        pk = int(value)
+    except (TypeError, ValueError):
+        raise Http404("Not found.") from None
+    if not 0 < pk <= _MAX_ID:
+        raise Http404("Not found.")
+    return pk
+
+
+def practitioners_for(service: Service, *, virtual: bool | None = None):
+    return practitioners_bookable(service=service, virtual=virtual).prefetch_related("locations")
+
+
+def start_or_none(value) -> dt.datetime | None:
+    try:
+        return parse_slot_start(value)
+    except ValidationError:
+        return None
+
+
+# --- free times, a week at a time -------------------------------------------------------------
+
+
+@dataclass
+class SlotChoice:
+    slot: Slot
+    local: dt.datetime  # in the patient's time zone
+    value: str  # the start as the pages carry it: ISO 8601 in UTC
+    href: str = ""
+    location: Location | None = None
+
+
+@dataclass
+class Week:
+    monday: dt.date
+    days: list[dict]
+    previous: dt.date | None
+    next: dt.date | None
+
+
+def slot_value(start: dt.datetime) -> str:
+    return start.astimezone(dt.UTC).isoformat()
+
+
+def _monday(day: dt.date) -> dt.date:
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _week_bounds(monday: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(monday, dt.time.min, tzinfo=zone)
+    end = dt.datetime.combine(monday + dt.timedelta(days=7), dt.time.min, tzinfo=zone)
+    return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
+
+
+def _by_day(slots: list[Slot], zone: ZoneInfo, *, href=None, locations: dict | None = None) -> list[dict]:
+    days: dict[dt.date, list[SlotChoice]] = {}
+    for slot in slots:
+        local = slot.start.astimezone(zone)
+        value = slot_value(slot.start)
+        days.setdefault(local.date(), []).append(
+            SlotChoice(
+                slot=slot,
+                local=local,
+                value=value,
+                href=href(value) if href else "",
+                location=(locations or {}).get(slot.location_id),
+            )
+        )
+    return [{"day": day, "slots": choices} for day, choices in days.items()]
+
+
+def week_of_slots(
+    *,
+    practitioner: Practitioner,
+    service: Service,
+    zone: ZoneInfo,
+    week: str | None,
+    virtual: bool | None,
+    now: dt.datetime,
+    href=None,
+    ignore_appointment_id: int | None = None,
+) -> Week:
+    """The free times of one week (Monday to Sunday in the patient's time zone) inside the
+    booking window. Without a week asked for, the first week that has a free time."""
+    first = _monday(now.astimezone(zone).date())
+    last = _monday((now + dt.timedelta(days=service.max_days_ahead)).astimezone(zone).date())
+    try:
+        asked = _monday(dt.date.fromisoformat(week)) if week else None
+    except (ValueError, OverflowError):
+        asked = None
+    search = {
+        "practitioner": practitioner,
+        "service": service,
+        "virtual": virtual,
+        "now": now,
+        "enforce_booking_window": True,
+        "ignore_appointment_id": ignore_appointment_id,
+    }
+    if asked is None:
+        # One search over the whole window (the same queries as one week): open where the free times are.
+        upcoming = slots_free(start=now, end=now + dt.timedelta(days=service.max_days_ahead), **search)
+        monday = _monday(upcoming[0].start.astimezone(zone).date()) if upcoming else first
+        start, end = _week_bounds(monday, zone)
+        slots = [s for s in upcoming if start <= s.start < end]
+    else:
+        monday = min(max(asked, first), last)
+        start, end = _week_bounds(monday, zone)
+        slots = slots_free(start=start, end=end, **search)
+    locations = {location.pk: location for location in practitioner.locations.all()}
+    return Week(
+        monday=monday,
+        days=_by_day(slots, zone, href=href, locations=locations),
+        previous=monday - dt.timedelta(days=7) if monday > first else None,
+        next=monday + dt.timedelta(days=7) if monday < last else None,
+    )
+
+
+def slot_at(*, practitioner: Practitioner, service: Service, start: dt.datetime, now: dt.datetime) -> Slot | None:
+    """The free slot starting exactly at `start`, whichever kinds of visit it allows."""
+    found = slots_free(
+        practitioner=practitioner,
+        service=service,
+        start=start,
+        end=start + dt.timedelta(seconds=1),
+        now=now,
+        enforce_booking_window=True,
+    )
+    return next((slot for slot in found if slot.start == start), None)
+
+
+def fresh_slots(
+    *,
+    practitioner: Practitioner,
+    service: Service,
+    zone: ZoneInfo,
+    around: dt.datetime | None,
+    now: dt.datetime,
+    virtual: bool | None = None,
+    ignore_appointment_id: int | None = None,
+) -> list[dict]:
+    """Free times to offer instead of one that was refused: from the start of that day on, a week long."""
+    start = now
+    if around is not None:
+        start = max(now, dt.datetime.combine(around.astimezone(zone).date(), dt.time.min, tzinfo=zone))
+    slots = slots_free(
+        practitioner=practitioner,
+        service=service,
+        start=start,
+        end=start + dt.timedelta(days=7),
+        virtual=virtual,
+        now=now,
+        enforce_booking_window=True,
+        ignore_appointment_id=ignore_appointment_id,
+    )
+    if not slots:
+        slots = slots_free(
+            practitioner=practitioner,
+            service=service,
+            start=now,
+            end=now + dt.timedelta(days=service.max_days_ahead),
+            virtual=virtual,
+            now=now,
+            enforce_booking_window=True,
+            ignore_appointment_id=ignore_appointment_id,
+        )
+    locations = {location.pk: location for location in practitioner.locations.all()}
+    return _by_day(slots[:FRESH_SLOTS], zone, locations=locations)
