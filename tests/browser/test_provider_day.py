@@ -235,7 +235,7 @@ def test_front_desk_books_provider_runs_the_visit_care_manager_reviews_the_note(
     # when she follows them to the note's notification
     worklist.get_by_role("link", name=re.compile("unread notification")).click()
     alice.locator("#result_list tbody tr", has_text="New note to review").get_by_role("link").first.click()
-    expect(alice.locator(".field-link")).to_contain_text(f"/admin/patients/clinicalnote/{note.pk}/change/")
+    expect(alice.locator(".field-open_link a")).to_have_attribute("href", f"/admin/patients/clinicalnote/{note.pk}/change/")
     # and opens the notes waiting for her review, then the note itself
     alice.goto(f"{live_server.url}/admin/patients/clinicalnote/")
     alice.locator("#changelist-filter").get_by_role("link", name="Empty", exact=True).click()
