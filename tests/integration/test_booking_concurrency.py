@@ -31,9 +31,10 @@ from scheduling.models import (
     Service,
     WeeklyHours,
 )
-from scheduling.services import BookingConflict, appointment_book
+from scheduling.services import BookingConflict
 from scheduling.tasks import reminders_send_due
 from tests.factories import LocationFactory, PatientFactory, PractitionerFactory, ServiceFactory, practitioner_with_week
+from tests.scheduling.conftest import book
 
 from .support import wait_until
 
@@ -73,18 +74,10 @@ def _book_as(actor_id: int, patient_id: int, practitioner_id: int, service_id: i
         practitioner = Practitioner.objects.get(pk=practitioner_id)
         service = Service.objects.get(pk=service_id)
 
-        def book():
-            return appointment_book(
-                actor=actor,
-                patient=patient,
-                practitioner=practitioner,
-                service=service,
-                start=start,
-                virtual=True,
-                channel="admin",
-            )
+        def attempt():
+            return book(actor, patient, practitioner, service, start)
 
-        return book
+        return attempt
 
     return prepare
 
@@ -259,18 +252,7 @@ def test_slots_and_bookings_across_a_daylight_saving_change(db, front_desk_fay, 
     patient = PatientFactory()
     across = next(s for s in night if s.start == dt.datetime.combine(change, dt.time(0, 30), tzinfo=UTC))
     with transaction.atomic():
-        booked = [
-            appointment_book(
-                actor=front_desk_fay,
-                patient=patient,
-                practitioner=practitioner,
-                service=service,
-                start=slot.start,
-                virtual=True,
-                channel="admin",
-            )
-            for slot in (across, monday_after[0])
-        ]
+        booked = [book(front_desk_fay, patient, practitioner, service, slot.start) for slot in (across, monday_after[0])]
     with connection.cursor() as cursor:
         cursor.execute(
             """SELECT to_char(start AT TIME ZONE 'Europe/Paris', 'HH24:MI'), to_char("end" AT TIME ZONE 'Europe/Paris', 'HH24:MI'),
@@ -311,16 +293,7 @@ def test_reminder_task_run_twice_through_the_broker_emails_once(front_desk_fay, 
     )
     patient = PatientFactory(email="rita@example.org", preferred_language="en", preferred_channel="email")
     with transaction.atomic():
-        appointment = appointment_book(
-            actor=front_desk_fay,
-            patient=patient,
-            practitioner=practitioner,
-            service=service,
-            start=block_start,
-            virtual=True,
-            channel="admin",
-            now=now - dt.timedelta(days=2),
-        )
+        appointment = book(front_desk_fay, patient, practitioner, service, block_start, now=now - dt.timedelta(days=2))
     day_before = AppointmentReminder.objects.get(appointment=appointment, offset_minutes=1440)
     hour_before = AppointmentReminder.objects.get(appointment=appointment, offset_minutes=60)
     assert day_before.due_at <= timezone.now() < hour_before.due_at

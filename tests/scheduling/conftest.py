@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.roles import Role
+from scheduling.services import appointment_book
 from tests.conftest import _user
 from tests.consent.conftest import virtual_visit_v1  # noqa: F401 - a fixture, re-exported
 from tests.factories import LocationFactory, ServiceFactory, practitioner_with_week
@@ -49,3 +50,17 @@ def monday(db) -> dt.date:
 def at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
     """An aware datetime at a Paris wall-clock time."""
     return dt.datetime.combine(day, dt.time(hour, minute), tzinfo=PARIS)
+
+
+def book(actor, patient, practitioner, service, start, virtual=True, *, channel="admin", **kw):
+    """A visit booked through the service (by the front desk unless a channel is named)."""
+    return appointment_book(
+        actor=actor,
+        patient=patient,
+        practitioner=practitioner,
+        service=service,
+        start=start,
+        virtual=virtual,
+        channel=channel,
+        **kw,
+    )

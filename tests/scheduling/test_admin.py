@@ -18,7 +18,7 @@ from consent.services import consent_sign
 from notifications.models import OutboxItem
 from patients.models import AccessLog, ClinicalNote
 from scheduling.models import Appointment, AppointmentStatus, BookingChannel, Practitioner, WeeklyHours
-from scheduling.services import appointment_book, appointment_intake_submit, appointment_note_write
+from scheduling.services import appointment_intake_submit, appointment_note_write
 from scheduling.summary import visit_summaries
 from tests.factories import (
     ConditionFactory,
@@ -30,7 +30,7 @@ from tests.factories import (
     UserFactory,
 )
 
-from .conftest import PARIS, at
+from .conftest import PARIS, at, book
 
 pytestmark = pytest.mark.django_db
 
@@ -47,20 +47,6 @@ def change_url(appt):
 
 def action_url(appt, action):
     return f"/admin/scheduling/appointment/queue/{appt.pk}/{action}/"
-
-
-def _book(actor, patient, practitioner, service, start, virtual=True, now=None, **kw):
-    return appointment_book(
-        actor=actor,
-        patient=patient,
-        practitioner=practitioner,
-        service=service,
-        start=start,
-        virtual=virtual,
-        channel="admin",
-        now=now,
-        **kw,
-    )
 
 
 def _form(start: dt.datetime, **overrides) -> dict:
@@ -93,13 +79,13 @@ def _last_weekday_before(day: dt.date) -> dt.date:
 @pytest.fixture
 def visit(front_desk_fay, paul, practitioner_paula, service, monday):
     """Paul's video visit with Paula on Monday 09:30, booked by the front desk."""
-    return _book(front_desk_fay, paul, practitioner_paula, service, at(monday, 9, 30))
+    return book(front_desk_fay, paul, practitioner_paula, service, at(monday, 9, 30))
 
 
 @pytest.fixture
 def petra_visit(front_desk_fay, petra, practitioner_paula, service, monday):
     """Petra's in-person visit with Paula on Monday 14:00."""
-    return _book(front_desk_fay, petra, practitioner_paula, service, at(monday, 14), virtual=False)
+    return book(front_desk_fay, petra, practitioner_paula, service, at(monday, 14), virtual=False)
 
 
 # --- booking from the add form ------------------------------------------------------------------
@@ -283,7 +269,7 @@ def test_outreach_cannot_open_appointments(client, outreach_olga, visit):
 
 
 def test_changelist_search_and_filters(client, front_desk_fay, visit, petra_visit, monday, practitioner_piet, service, paul):
-    other = _book(front_desk_fay, paul, practitioner_piet, service, at(monday + dt.timedelta(days=1), 9))
+    other = book(front_desk_fay, paul, practitioner_piet, service, at(monday + dt.timedelta(days=1), 9))
     client.force_login(front_desk_fay)
     assert _rows(client.get(CHANGELIST, {"q": "MRN-PETRA"})) == {petra_visit.pk}
     assert _rows(client.get(CHANGELIST, {"q": "lefèvre"})) == {visit.pk, other.pk}
@@ -311,7 +297,7 @@ def test_changelist_queries_do_not_grow_with_rows(client, front_desk_fay, practi
     slots = iter([at(monday + dt.timedelta(days=d), h) for d in range(5) for h in (9, 10, 11, 14, 15, 16)])
     for batch in (2, 12):
         for _ in range(batch):
-            _book(front_desk_fay, PatientFactory(), practitioner_paula, service, next(slots))
+            book(front_desk_fay, PatientFactory(), practitioner_paula, service, next(slots))
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(CHANGELIST).status_code == 200
         counts.append(len(ctx.captured_queries))
@@ -499,7 +485,7 @@ def test_calendar_across_a_daylight_saving_change(client, front_desk_fay, paul, 
         WeeklyHours.objects.create(practitioner=practitioner_paula, weekday=weekday, start_time=dt.time(9), end_time=dt.time(12))
     sunday = _next_dst_sunday(timezone.localdate() + dt.timedelta(days=1))
     saturday, next_monday = sunday - dt.timedelta(days=1), sunday + dt.timedelta(days=1)
-    booked = _book(front_desk_fay, paul, practitioner_paula, service, at(sunday, 10))
+    booked = book(front_desk_fay, paul, practitioner_paula, service, at(sunday, 10))
     client.force_login(front_desk_fay)
     # when the front desk opens the week that ends on the night the clocks change
     response = _calendar(client, practitioner_paula, sunday)
@@ -587,7 +573,7 @@ def test_calendar_queries_do_not_grow_with_visits(client, front_desk_fay, practi
     slots = iter([at(monday + dt.timedelta(days=d), h) for d in range(5) for h in (9, 10, 11, 14, 15, 16)])
     for batch in (1, 8):
         for _ in range(batch):
-            _book(front_desk_fay, PatientFactory(), practitioner_paula, service, next(slots))
+            book(front_desk_fay, PatientFactory(), practitioner_paula, service, next(slots))
         with CaptureQueriesContext(connection) as ctx:
             assert _calendar(client, practitioner_paula, monday).status_code == 200
         counts.append(len(ctx.captured_queries))
@@ -752,7 +738,7 @@ def test_paula_runs_her_visit_from_the_queue(
 
 def test_paula_marks_a_missed_visit(client, provider_paula, front_desk_fay, petra, practitioner_paula, service):
     past_day = _last_weekday_before(timezone.localdate())
-    missed = _book(front_desk_fay, petra, practitioner_paula, service, at(past_day, 9), now=at(past_day, 8))
+    missed = book(front_desk_fay, petra, practitioner_paula, service, at(past_day, 9), now=at(past_day, 8))
     client.force_login(provider_paula)
     page = client.get(QUEUE, {"day": past_day.isoformat()})
     assert page.context["rows"][0]["may_no_show"]
@@ -821,7 +807,7 @@ def test_queue_page_lets_the_start_button_open_the_video_room(client, provider_p
 
 
 def test_queue_queries_do_not_grow_with_visits(client, admin_ada, provider_paula, practitioner_paula, service, monday):
-    _book(admin_ada, PatientFactory(), practitioner_paula, service, at(monday, 16, 30))
+    book(admin_ada, PatientFactory(), practitioner_paula, service, at(monday, 16, 30))
     client.force_login(provider_paula)
     client.get(QUEUE, {"day": monday.isoformat()})  # warm the caches and start the access-log chain
     counts = []
@@ -831,7 +817,7 @@ def test_queue_queries_do_not_grow_with_visits(client, admin_ada, provider_paula
             patient = PatientFactory()
             ConditionFactory(patient=patient)
             ObservationFactory(patient=patient)
-            _book(admin_ada, patient, practitioner_paula, service, next(slots))
+            book(admin_ada, patient, practitioner_paula, service, next(slots))
         with CaptureQueriesContext(connection) as ctx:
             assert client.get(QUEUE, {"day": monday.isoformat()}).status_code == 200
         counts.append(len(ctx.captured_queries))
@@ -851,7 +837,7 @@ def test_visit_summaries_take_a_fixed_number_of_queries(
         patient = PatientFactory()
         ConditionFactory(patient=patient)
         ObservationFactory(patient=patient)
-        appointments.append(_book(admin_ada, patient, practitioner_paula, service, at(monday, hour)))
+        appointments.append(book(admin_ada, patient, practitioner_paula, service, at(monday, hour)))
     loaded = list(Appointment.objects.select_related("patient").filter(pk__in=[a.pk for a in appointments]))
     # active conditions of every patient, their latest vital signs (one windowed query)
     for subset in (loaded[:1], loaded):
@@ -956,7 +942,7 @@ def test_paula_cannot_run_piets_visit_with_her_own_patient(
     client, provider_paula, front_desk_fay, paul, practitioner_piet, service, monday
 ):
     # Paula sees Paul's visit with Piet (Paul is on her care team) but it is not hers to run
-    piets = _book(front_desk_fay, paul, practitioner_piet, service, at(monday, 10))
+    piets = book(front_desk_fay, paul, practitioner_piet, service, at(monday, 10))
     client.force_login(provider_paula)
     assert client.get(change_url(piets)).status_code == 200
     for action in ("fulfilled", "noshow", "start", "note"):

@@ -20,10 +20,10 @@ from notifications.models import OutboxItem
 from patients.models import AccessLog
 from scheduling.availability import MAX_RANGE_DAYS
 from scheduling.models import Appointment, AppointmentReminder
-from scheduling.services import appointment_book, appointment_intake_submit
+from scheduling.services import appointment_intake_submit
 from tests.factories import PatientFactory, ServiceFactory, practitioner_with_week
 
-from .conftest import at
+from .conftest import at, book
 
 pytestmark = pytest.mark.django_db
 
@@ -31,19 +31,6 @@ pytestmark = pytest.mark.django_db
 OTHERS = ["care_manager_bob", "provider_piet", "outreach_olga", "event_planner_evan", "patient_petra"]
 # Everyone who may.
 SEERS = ["care_manager_alice", "provider_paula", "front_desk_fay", "admin_ada", "patient_paul"]
-
-
-def _book(patient, practitioner, service, start, *, actor, virtual=True, **kw):
-    return appointment_book(
-        actor=actor,
-        patient=patient,
-        practitioner=practitioner,
-        service=service,
-        start=start,
-        virtual=virtual,
-        channel="admin",
-        **kw,
-    )
 
 
 def _rows(response):
@@ -63,7 +50,7 @@ def _written():
 @pytest.fixture
 def pauls_visit(paul, practitioner_paula, service, monday, front_desk_fay):
     """Paul's video visit with Paula, Monday 09:00."""
-    return _book(paul, practitioner_paula, service, at(monday, 9), actor=front_desk_fay)
+    return book(front_desk_fay, paul, practitioner_paula, service, at(monday, 9))
 
 
 # --- services, practitioners, locations ------------------------------------------------------
@@ -265,11 +252,11 @@ def test_slot_queries_do_not_grow_with_bookings_slots_or_practitioners(
     for day in range(2):
         for hour in (9, 10, 11, 14):
             for practitioner in (practitioner_paula, practitioner_piet):
-                _book(PatientFactory(), practitioner, service, at(monday + dt.timedelta(days=day), hour), actor=front_desk_fay)
+                book(front_desk_fay, PatientFactory(), practitioner, service, at(monday + dt.timedelta(days=day), hour))
         measure()
     # Eight more practitioners offering the service, one with a booking
     more = [practitioner_with_week(service=service, location=clinic) for _ in range(8)]
-    _book(PatientFactory(), more[0], service, at(monday, 9), actor=front_desk_fay)
+    book(front_desk_fay, PatientFactory(), more[0], service, at(monday, 9))
     measure()
     # Named practitioner (10): token + user, the service, the practitioner, does it offer the service,
     # the user's permissions (user, groups); then the slot search's four — who offers the service,
@@ -465,7 +452,7 @@ def test_everyone_else_gets_404_on_the_visit_and_changes_nothing(
 def test_outreach_and_event_planning_see_no_appointments(
     api, request, who, pauls_visit, petra, practitioner_paula, service, monday, front_desk_fay
 ):
-    _book(petra, practitioner_paula, service, at(monday, 10), actor=front_desk_fay)
+    book(front_desk_fay, petra, practitioner_paula, service, at(monday, 10))
     response = api.as_user(request.getfixturevalue(who)).get("/api/v1/appointments/")
     assert response.json()["count"] == 0
 
@@ -477,7 +464,7 @@ def test_a_nonexistent_or_silly_id_is_404(api, front_desk_fay):
 
 
 def test_list_filters(api, front_desk_fay, pauls_visit, petra, practitioner_piet, service, monday):
-    other = _book(petra, practitioner_piet, service, at(monday + dt.timedelta(days=1), 14), actor=front_desk_fay, virtual=False)
+    other = book(front_desk_fay, petra, practitioner_piet, service, at(monday + dt.timedelta(days=1), 14), virtual=False)
     client = api.as_user(front_desk_fay)
 
     def ids(**query):
@@ -537,13 +524,7 @@ def _grow(n, *, patient, practitioner, service, monday, actor):
     for i in range(n):
         slot = booked + i
         day, hour = divmod(slot, 6)
-        _book(
-            patient,
-            practitioner,
-            service,
-            at(monday + dt.timedelta(days=day), 9, 0) + dt.timedelta(minutes=30 * hour),
-            actor=actor,
-        )
+        book(actor, patient, practitioner, service, at(monday + dt.timedelta(days=day), 9, 0) + dt.timedelta(minutes=30 * hour))
 
 
 @pytest.mark.parametrize(
@@ -611,7 +592,7 @@ def test_a_patient_moves_their_own_visit_keeping_its_mode(api, patient_paul, pau
 def test_moving_onto_a_taken_time_is_a_409_and_changes_nothing(
     api, front_desk_fay, pauls_visit, petra, practitioner_paula, service, monday
 ):
-    _book(petra, practitioner_paula, service, at(monday, 10), actor=front_desk_fay)
+    book(front_desk_fay, petra, practitioner_paula, service, at(monday, 10))
     before = _written()
     response = api.as_user(front_desk_fay).post(
         f"/api/v1/appointments/{pauls_visit.pk}/reschedule/", {"start": at(monday, 10).isoformat()}
@@ -749,13 +730,13 @@ def test_the_video_link_waits_for_consent_and_intake(
 
 
 def test_an_in_person_visit_has_no_video_link(api, patient_paul, paul, practitioner_paula, service, monday, front_desk_fay):
-    visit = _book(paul, practitioner_paula, service, at(monday, 14), actor=front_desk_fay, virtual=False)
+    visit = book(front_desk_fay, paul, practitioner_paula, service, at(monday, 14), virtual=False)
     response = api.as_user(patient_paul).get(f"/api/v1/appointments/{visit.pk}/video-link/")
     assert response.status_code == 409 and response.json()["url"] is None and response.json()["missing"]
 
 
 def test_the_invitation_is_an_icalendar_file(api, patient_paul, front_desk_fay, paul, practitioner_paula, service, monday):
-    visit = _book(paul, practitioner_paula, service, at(monday, 14), actor=front_desk_fay, virtual=False)
+    visit = book(front_desk_fay, paul, practitioner_paula, service, at(monday, 14), virtual=False)
     response = api.as_user(patient_paul).get(f"/api/v1/appointments/{visit.pk}/ics/")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/calendar")
@@ -782,7 +763,7 @@ def test_a_cancelled_visits_invitation_cancels_the_event(api, patient_paul, paul
 def test_a_patient_lists_only_their_own_appointments(
     api, patient_paul, patient_petra, pauls_visit, paul, petra, practitioner_piet, service, monday, front_desk_fay
 ):
-    _book(petra, practitioner_piet, service, at(monday, 9), actor=front_desk_fay)
+    book(front_desk_fay, petra, practitioner_piet, service, at(monday, 9))
     response = api.as_user(patient_paul).get("/api/v1/me/appointments/")
     [row] = _rows(response)
     assert (row["id"], row["patient"], row["patient_label"]) == (pauls_visit.pk, paul.pk, None)
@@ -855,7 +836,7 @@ scheduling_schema = schemathesis.openapi.from_wsgi("/api/v1/schema/", applicatio
 def fuzz_world(front_desk_fay, provider_paula, patient_paul, paul, practitioner_paula, service, monday, virtual_visit_v1):
     from rest_framework.authtoken.models import Token
 
-    visit = _book(paul, practitioner_paula, service, at(monday, 9), actor=front_desk_fay)
+    visit = book(front_desk_fay, paul, practitioner_paula, service, at(monday, 9))
     tokens = [Token.objects.get_or_create(user=u)[0].key for u in (front_desk_fay, provider_paula, patient_paul)]
     return visit, service, (at(monday, 0).isoformat(), at(monday, 23).isoformat()), tokens
 

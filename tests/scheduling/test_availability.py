@@ -8,10 +8,10 @@ import pytest
 
 from scheduling.availability import local_instant, slots_free, slots_free_many
 from scheduling.models import AvailabilityException, WeeklyHours
-from scheduling.services import appointment_book, appointment_cancel
+from scheduling.services import appointment_cancel
 from tests.factories import LocationFactory, PatientFactory, PractitionerFactory, ServiceFactory, practitioner_with_week
 
-from .conftest import PARIS, at
+from .conftest import PARIS, at, book
 
 UTC = dt.UTC
 # Daylight-saving changes in Europe/Paris: 2027-03-28 (02:00 → 03:00) and 2027-10-31 (03:00 → 02:00).
@@ -115,15 +115,7 @@ def test_time_off_extra_hours_and_bookings(practitioner_paula, service, monday, 
         practitioner=practitioner_paula, kind="time_off", start=at(monday, 9), end=at(monday, 10), reason="Training"
     )
     AvailabilityException.objects.create(practitioner=practitioner_paula, kind="extra", start=at(monday, 18), end=at(monday, 19))
-    appointment_book(
-        actor=front_desk_fay,
-        patient=paul,
-        practitioner=practitioner_paula,
-        service=service,
-        start=at(monday, 10),
-        virtual=True,
-        channel="admin",
-    )
+    book(front_desk_fay, paul, practitioner_paula, service, at(monday, 10))
     starts = [s.start.astimezone(PARIS).time() for s in _free(practitioner_paula, service, monday, monday, now=at(monday, 0))]
     assert dt.time(9) not in starts and dt.time(9, 30) not in starts  # time off
     assert dt.time(10) not in starts and dt.time(10, 30) in starts  # booked
@@ -167,15 +159,7 @@ def test_slot_search_reads_a_fixed_number_of_queries(
     from tests.factories import PatientFactory
 
     for hour in (9, 10, 11):
-        appointment_book(
-            actor=front_desk_fay,
-            patient=PatientFactory(),
-            practitioner=practitioner_paula,
-            service=service,
-            start=at(monday, hour),
-            virtual=True,
-            channel="admin",
-        )
+        book(front_desk_fay, PatientFactory(), practitioner_paula, service, at(monday, hour))
     # 1 service offered? 2 weekly hours 3 exceptions 4 appointments, whatever the bookings
     with django_assert_num_queries(4):
         slots = _free(practitioner_paula, service, monday, monday + dt.timedelta(days=6), now=at(monday, 0))
@@ -202,17 +186,7 @@ def _local(zone: ZoneInfo, day: dt.date, hour: int, minute: int = 0) -> dt.datet
 
 
 def _staff_book(actor, practitioner, service, start, *, virtual=True, **kw):
-    return appointment_book(
-        actor=actor,
-        patient=PatientFactory(),
-        practitioner=practitioner,
-        service=service,
-        start=start,
-        virtual=virtual,
-        channel="admin",
-        now=LONG_BEFORE,
-        **kw,
-    )
+    return book(actor, PatientFactory(), practitioner, service, start, virtual, now=LONG_BEFORE, **kw)
 
 
 @pytest.fixture
@@ -366,15 +340,7 @@ def test_slots_free_many_reads_the_same_queries_for_2_or_10_practitioners(
         for n in range(count):
             zone = ZoneInfo(zones[n % len(zones)])
             practitioner = practitioner_with_week(service=service, location=clinic, time_zone=zone.key)
-            appointment_book(
-                actor=front_desk_fay,
-                patient=PatientFactory(),
-                practitioner=practitioner,
-                service=service,
-                start=_local(zone, monday, 9),
-                virtual=True,
-                channel="admin",
-            )
+            book(front_desk_fay, PatientFactory(), practitioner, service, _local(zone, monday, 9))
             tuesday, saturday = monday + dt.timedelta(days=1), monday + dt.timedelta(days=5)
             AvailabilityException.objects.create(
                 practitioner=practitioner, kind="time_off", start=_local(zone, tuesday, 9), end=_local(zone, tuesday, 10)

@@ -11,10 +11,10 @@ from consent.files import private_file_path
 from consent.privacy import export_sections, privacy_erasure_request, privacy_export_request, privacy_request_decide
 from notifications.models import OutboxItem
 from scheduling.models import Appointment, AppointmentStatus, ReminderStatus
-from scheduling.services import appointment_book, appointment_intake_submit, appointment_status_set
+from scheduling.services import appointment_intake_submit, appointment_status_set
 
 from ..consent.test_privacy import pdf_text
-from .conftest import at
+from .conftest import at, book
 
 pytestmark = pytest.mark.django_db
 
@@ -28,34 +28,18 @@ INTAKE = {
 }
 
 
-def _book(actor, patient, practitioner, service, start, *, now=None, reason="", channel="admin"):
-    return appointment_book(
-        actor=actor,
-        patient=patient,
-        practitioner=practitioner,
-        service=service,
-        start=start,
-        virtual=True,
-        reason=reason,
-        channel=channel,
-        now=now,
-    )
-
-
 @pytest.fixture
 def pauls_visits(paul, patient_paul, petra, practitioner_paula, provider_paula, front_desk_fay, service, monday):
     """Paul's fulfilled visit last week, his coming visit with intake done, and Petra's coming visit."""
     today = timezone.localdate()
     last_monday = today - dt.timedelta(days=today.weekday() + 7)
-    past = _book(
-        front_desk_fay, paul, practitioner_paula, service, at(last_monday, 9), now=at(last_monday, 8), reason="Knee pain"
-    )
+    past = book(front_desk_fay, paul, practitioner_paula, service, at(last_monday, 9), now=at(last_monday, 8), reason="Knee pain")
     appointment_status_set(actor=provider_paula, appointment=past, status=AppointmentStatus.FULFILLED, now=at(last_monday, 9, 30))
-    coming = _book(
+    coming = book(
         patient_paul, paul, practitioner_paula, service, at(monday, 9), reason="Dizziness after the new pills", channel="portal"
     )
     appointment_intake_submit(actor=patient_paul, appointment=coming, **INTAKE)
-    petras = _book(front_desk_fay, petra, practitioner_paula, service, at(monday, 10), reason="Petra's back pain")
+    petras = book(front_desk_fay, petra, practitioner_paula, service, at(monday, 10), reason="Petra's back pain")
     return past, coming, petras
 
 
@@ -144,5 +128,5 @@ def test_erasure_cancels_coming_visits_silently_and_blanks_every_visit_and_versi
 def test_the_freed_slot_can_be_booked_again(pauls_visits, paul, patient_paul, admin_ada, petra, front_desk_fay):
     _past, coming, _petras = pauls_visits
     _erase(paul, patient_user=patient_paul, admin=admin_ada)
-    again = _book(front_desk_fay, petra, coming.practitioner, coming.service, coming.start)
+    again = book(front_desk_fay, petra, coming.practitioner, coming.service, coming.start)
     assert again.start == coming.start and again.status == AppointmentStatus.BOOKED

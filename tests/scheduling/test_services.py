@@ -2,6 +2,7 @@
 portal, admin and API share."""
 
 import datetime as dt
+from functools import partial
 
 import pytest
 from django.core import mail
@@ -15,7 +16,6 @@ from patients.models import ClinicalNote
 from scheduling.models import Appointment, AppointmentReminder, AppointmentStatus, ReminderStatus
 from scheduling.services import (
     BookingConflict,
-    appointment_book,
     appointment_cancel,
     appointment_intake_submit,
     appointment_note_write,
@@ -26,7 +26,10 @@ from scheduling.services import (
 )
 from scheduling.video import video_access
 
-from .conftest import at
+from .conftest import at, book
+
+# Booked as from the portal.
+_book = partial(book, channel="portal")
 
 
 def _text(content) -> str:
@@ -36,19 +39,6 @@ def _text(content) -> str:
 def _deliver_all():
     for pk in OutboxItem.objects.filter(status="pending").values_list("pk", flat=True):
         outbox_deliver(item_id=pk)
-
-
-def _book(actor, patient, practitioner, service, start, virtual=True, **kw):
-    return appointment_book(
-        actor=actor,
-        patient=patient,
-        practitioner=practitioner,
-        service=service,
-        start=start,
-        virtual=virtual,
-        channel="portal",
-        **kw,
-    )
 
 
 def test_patient_books_a_free_slot_and_both_parties_get_an_invitation(patient_paul, paul, practitioner_paula, service, monday):
@@ -93,15 +83,7 @@ def test_the_database_refuses_an_overlap_the_service_did_not_see(
     paul, petra, practitioner_paula, service, monday, front_desk_fay
 ):
     # Given one booking, when a second row for the same time is written behind the services' back
-    first = appointment_book(
-        actor=front_desk_fay,
-        patient=paul,
-        practitioner=practitioner_paula,
-        service=service,
-        start=at(monday, 9),
-        virtual=True,
-        channel="admin",
-    )
+    first = book(front_desk_fay, paul, practitioner_paula, service, at(monday, 9))
     from django.db import IntegrityError, transaction
 
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -117,15 +99,7 @@ def test_the_database_refuses_an_overlap_the_service_did_not_see(
         )
     # a cancelled visit frees its time
     appointment_cancel(actor=front_desk_fay, appointment=first)
-    appointment_book(
-        actor=front_desk_fay,
-        patient=petra,
-        practitioner=practitioner_paula,
-        service=service,
-        start=at(monday, 9),
-        virtual=True,
-        channel="admin",
-    )
+    book(front_desk_fay, petra, practitioner_paula, service, at(monday, 9))
 
 
 @pytest.mark.parametrize(
@@ -153,15 +127,7 @@ def test_patients_keep_to_the_booking_window_the_front_desk_does_not(
     with pytest.raises(ValidationError) as err:
         _book(patient_paul, paul, practitioner_paula, service, at(far, 9))
     assert "60" in str(err.value.message_dict["start"][0])
-    appt = appointment_book(
-        actor=front_desk_fay,
-        patient=paul,
-        practitioner=practitioner_paula,
-        service=service,
-        start=at(far, 9),
-        virtual=True,
-        channel="admin",
-    )
+    appt = book(front_desk_fay, paul, practitioner_paula, service, at(far, 9))
     assert appt.booked_via == "admin"
 
 

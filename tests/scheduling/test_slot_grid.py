@@ -3,10 +3,9 @@
 import datetime as dt
 
 from scheduling.availability import slot_find, slots_free
-from scheduling.services import appointment_book
 from tests.factories import ServiceFactory
 
-from .conftest import at
+from .conftest import at, book
 
 
 def test_a_slot_shifted_by_a_shorter_visit_is_listed_and_bookable(
@@ -15,15 +14,7 @@ def test_a_slot_shifted_by_a_shorter_visit_is_listed_and_bookable(
     # Given Paula's video morning (09:00-12:00) with a 15-minute follow-up booked at 10:30
     follow_up = ServiceFactory(code="follow-up", name_en="Follow-up", duration_minutes=15, in_person_allowed=False)
     practitioner_paula.services.add(follow_up)
-    appointment_book(
-        actor=front_desk_fay,
-        patient=petra,
-        practitioner=practitioner_paula,
-        service=follow_up,
-        start=at(monday, 10, 30),
-        virtual=True,
-        channel="admin",
-    )
+    book(front_desk_fay, petra, practitioner_paula, follow_up, at(monday, 10, 30))
 
     # When the day's 30-minute slots are listed
     day = slots_free(
@@ -40,13 +31,5 @@ def test_a_slot_shifted_by_a_shorter_visit_is_listed_and_bookable(
     # And every listed slot is found again when it is asked for alone, and can be booked
     for slot in day:
         assert slot_find(practitioner=practitioner_paula, service=service, start=slot.start, virtual=True) == slot
-    booked = appointment_book(
-        actor=front_desk_fay,
-        patient=paul,
-        practitioner=practitioner_paula,
-        service=service,
-        start=at(monday, 11, 15),
-        virtual=True,
-        channel="admin",
-    )
+    booked = book(front_desk_fay, paul, practitioner_paula, service, at(monday, 11, 15))
     assert booked.end == at(monday, 11, 45)

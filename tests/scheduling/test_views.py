@@ -2,6 +2,7 @@
 the visit page; moving, cancelling, the .ics download; only the patient of a visit sees its pages."""
 
 import datetime as dt
+from functools import partial
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -13,10 +14,13 @@ from consent.models import Purpose
 from consent.selectors import consent_is_active
 from patients.models import Patient
 from scheduling.models import Appointment, AppointmentStatus, Service
-from scheduling.services import appointment_book, appointment_intake_submit
+from scheduling.services import appointment_intake_submit
 from tests.factories import ServiceFactory, practitioner_with_week
 
-from .conftest import at
+from .conftest import at, book
+
+# Booked as from the portal.
+_book = partial(book, channel="portal")
 
 pytestmark = pytest.mark.django_db
 
@@ -32,19 +36,6 @@ def _english(client):
 
 def _utc(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat()
-
-
-def _book(user, patient, practitioner, service, start, virtual=True, **kw):
-    return appointment_book(
-        actor=user,
-        patient=patient,
-        practitioner=practitioner,
-        service=service,
-        start=start,
-        virtual=virtual,
-        channel="portal",
-        **kw,
-    )
 
 
 def _intake(user, appointment):
