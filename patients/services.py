@@ -220,25 +220,32 @@ def actor_label(actor) -> str:
     return actor.email if actor.is_staff else f"user #{actor.pk}"
 
 
+def _access_log_row(
+    *, actor, patient: Patient, resource: str, channel: AccessChannel | str, request, action: str, now=None
+) -> AccessLog:
+    """The unsaved row both writers append: a page that logs several patients gives them one time."""
+    meta = request.META if request is not None else {}
+    return AccessLog(
+        created_at=now or timezone.now(),
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=actor_label(actor),
+        patient=patient,
+        action=action,
+        resource=resource,
+        channel=AccessChannel(channel),
+        ip_address=meta.get("REMOTE_ADDR") or None,
+        user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
+        # The path only: a query string may hold search terms and never reaches the log.
+        path=request.path[:300] if request is not None else "",
+    )
+
+
 def access_log_record(
     *, actor, patient: Patient, resource: str, channel: AccessChannel | str, request=None, action: str = "view"
 ) -> AccessLog:
     """Write who read which patient's record, from where, through which channel."""
-    label = actor_label(actor)
-    meta = request.META if request is not None else {}
     return chain_append(
-        AccessLog(
-            actor=actor if getattr(actor, "pk", None) else None,
-            actor_label=label,
-            patient=patient,
-            action=action,
-            resource=resource,
-            channel=AccessChannel(channel),
-            ip_address=meta.get("REMOTE_ADDR") or None,
-            user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
-            # The path only: a query string may hold search terms and never reaches the log.
-            path=request.path[:300] if request is not None else "",
-        )
+        _access_log_row(actor=actor, patient=patient, resource=resource, channel=channel, request=request, action=action)
     )
 
 
@@ -247,22 +254,9 @@ def access_log_record_many(
 ) -> list[AccessLog]:
     """`access_log_record` for a page that shows several patients at once (one row per patient),
     appended to the chain together so that the page's query count does not grow with its rows."""
-    label = actor_label(actor)
-    meta = request.META if request is not None else {}
     now = timezone.now()
     rows = [
-        AccessLog(
-            created_at=now,
-            actor=actor if getattr(actor, "pk", None) else None,
-            actor_label=label,
-            patient=patient,
-            action=action,
-            resource=resource,
-            channel=AccessChannel(channel),
-            ip_address=meta.get("REMOTE_ADDR") or None,
-            user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
-            path=request.path[:300] if request is not None else "",
-        )
+        _access_log_row(actor=actor, patient=patient, resource=resource, channel=channel, request=request, action=action, now=now)
         for patient in dict.fromkeys(patients)
     ]
     return chain_append_many(rows)
