@@ -315,12 +315,13 @@ def slot_find(
     practitioner: Practitioner,
     service: Service,
     start: dt.datetime,
-    virtual: bool,
+    virtual: bool | None,
     now: dt.datetime | None = None,
     enforce_booking_window: bool = True,
     ignore_appointment_id: int | None = None,
 ) -> Slot | None:
-    """The free slot that starts exactly at `start`, or None."""
+    """The free slot that starts exactly at `start`, or None (`virtual` as in `slots_free`: None for
+    a slot of either kind)."""
     for slot in slots_free(
         practitioner=practitioner,
         service=service,

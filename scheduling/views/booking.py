@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from patients.selectors import patient_for_portal_user
 
+from ..availability import slot_find
 from ..forms import (
     MODE_IN_PERSON,
     MODE_VIRTUAL,
@@ -32,7 +33,7 @@ from ..forms import (
 from ..models import Appointment, BookingChannel, Practitioner, Service
 from ..selectors import services_bookable
 from ..services import appointment_book
-from .common import fresh_slots, id_or_404, practitioners_for, slot_at, slot_value, start_or_none, week_of_slots
+from .common import fresh_slots, id_or_404, practitioners_for, slot_value, start_or_none, week_of_slots
 
 
 def _service_or_404(service_id) -> Service:
@@ -196,7 +197,8 @@ def book_confirm(request, service_id: int):
         )
     slot = None
     if practitioner is not None and start is not None and not start_errors:
-        slot = slot_at(practitioner=practitioner, service=service, start=start, now=now)
+        # Whichever kinds of visit the slot allows: the form below offers them.
+        slot = slot_find(practitioner=practitioner, service=service, start=start, virtual=None, now=now)
         if slot is None:
             start_errors = [_("This time is no longer free. Choose another time below.")]
     fresh = []

@@ -138,19 +138,6 @@ def week_of_slots(
     )
 
 
-def slot_at(*, practitioner: Practitioner, service: Service, start: dt.datetime, now: dt.datetime) -> Slot | None:
-    """The free slot starting exactly at `start`, whichever kinds of visit it allows."""
-    found = slots_free(
-        practitioner=practitioner,
-        service=service,
-        start=start,
-        end=start + dt.timedelta(seconds=1),
-        now=now,
-        enforce_booking_window=True,
-    )
-    return next((slot for slot in found if slot.start == start), None)
-
-
 def fresh_slots(
     *,
     practitioner: Practitioner,
@@ -165,26 +152,16 @@ def fresh_slots(
     start = now
     if around is not None:
         start = max(now, dt.datetime.combine(around.astimezone(zone).date(), dt.time.min, tzinfo=zone))
-    slots = slots_free(
-        practitioner=practitioner,
-        service=service,
-        start=start,
-        end=start + dt.timedelta(days=7),
-        virtual=virtual,
-        now=now,
-        enforce_booking_window=True,
-        ignore_appointment_id=ignore_appointment_id,
-    )
+    search = {
+        "practitioner": practitioner,
+        "service": service,
+        "virtual": virtual,
+        "now": now,
+        "enforce_booking_window": True,
+        "ignore_appointment_id": ignore_appointment_id,
+    }
+    slots = slots_free(start=start, end=start + dt.timedelta(days=7), **search)
     if not slots:
-        slots = slots_free(
-            practitioner=practitioner,
-            service=service,
-            start=now,
-            end=now + dt.timedelta(days=service.max_days_ahead),
-            virtual=virtual,
-            now=now,
-            enforce_booking_window=True,
-            ignore_appointment_id=ignore_appointment_id,
-        )
+        slots = slots_free(start=now, end=now + dt.timedelta(days=service.max_days_ahead), **search)
     locations = {location.pk: location for location in practitioner.locations.all()}
     return _by_day(slots[:FRESH_SLOTS], zone, locations=locations)
