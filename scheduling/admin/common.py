@@ -3,28 +3,16 @@
 from __future__ import annotations
 
 from functools import wraps
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from django.conf import settings
 from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from consent.report import time_zone_of as zone_of  # the user's time zone, else the site's
 from patients.models import AccessChannel
 from patients.services import access_log_record, access_log_record_many
 from scheduling.models import Practitioner
 from scheduling.permissions import user_sees_all_appointments
-
-
-def zone_of(person) -> ZoneInfo:
-    """The time zone a user (or a practitioner) reads times in: theirs, else the site's."""
-    for name in (getattr(person, "time_zone", None), settings.TIME_ZONE):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
 
 
 def in_user_zone(view):
