@@ -145,6 +145,12 @@ class CancelForm(forms.Form):
 _PHONE_RE = r"^\+?[0-9 ().-]{6,31}$"
 
 
+def _answer_field(label, *, rows: int | None = None, help_text="") -> forms.CharField:
+    """An optional intake answer: a line, or a box of `rows` lines."""
+    widget = forms.Textarea(attrs={"rows": rows}) if rows else None
+    return forms.CharField(label=label, required=False, max_length=INTAKE_ANSWER_MAX, widget=widget, help_text=help_text)
+
+
 class IntakeForm(forms.Form):
     """What the patient confirms before a virtual visit. A payment reference, never card data: the
     service refuses anything that looks like a card number."""
@@ -176,36 +182,11 @@ class IntakeForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off"}),
         help_text=_("The reference of a payment or voucher, if you have one. Never enter a card number."),
     )
-    symptoms = forms.CharField(
-        label=_("What would you like to talk about?"),
-        required=False,
-        max_length=INTAKE_ANSWER_MAX,
-        widget=forms.Textarea(attrs={"rows": 3}),
-    )
-    since = forms.CharField(
-        label=_("Since when?"),
-        required=False,
-        max_length=INTAKE_ANSWER_MAX,
-        help_text=_("For example: three days, since last spring."),
-    )
-    medications = forms.CharField(
-        label=_("Medicines you take"),
-        required=False,
-        max_length=INTAKE_ANSWER_MAX,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    allergies = forms.CharField(
-        label=_("Allergies"),
-        required=False,
-        max_length=INTAKE_ANSWER_MAX,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
-    notes = forms.CharField(
-        label=_("Anything else the practitioner should know"),
-        required=False,
-        max_length=INTAKE_ANSWER_MAX,
-        widget=forms.Textarea(attrs={"rows": 2}),
-    )
+    symptoms = _answer_field(_("What would you like to talk about?"), rows=3)
+    since = _answer_field(_("Since when?"), help_text=_("For example: three days, since last spring."))
+    medications = _answer_field(_("Medicines you take"), rows=2)
+    allergies = _answer_field(_("Allergies"), rows=2)
+    notes = _answer_field(_("Anything else the practitioner should know"), rows=2)
 
     ANSWER_FIELDS = ("symptoms", "since", "medications", "allergies", "notes")
 
