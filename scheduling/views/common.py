@@ -92,6 +92,18 @@ def _by_day(slots: list[Slot], zone: ZoneInfo, *, href=None, locations: dict | N
     return [{"day": day, "slots": choices} for day, choices in days.items()]
 
 
+def _patient_search(practitioner: Practitioner, service: Service, *, virtual, now, ignore_appointment_id) -> dict:
+    """The arguments of `slots_free` for a patient's page, but the span: held to the booking window."""
+    return {
+        "practitioner": practitioner,
+        "service": service,
+        "virtual": virtual,
+        "now": now,
+        "enforce_booking_window": True,
+        "ignore_appointment_id": ignore_appointment_id,
+    }
+
+
 def week_of_slots(
     *,
     practitioner: Practitioner,
@@ -111,14 +123,7 @@ def week_of_slots(
         asked = _monday(dt.date.fromisoformat(week)) if week else None
     except (ValueError, OverflowError):
         asked = None
-    search = {
-        "practitioner": practitioner,
-        "service": service,
-        "virtual": virtual,
-        "now": now,
-        "enforce_booking_window": True,
-        "ignore_appointment_id": ignore_appointment_id,
-    }
+    search = _patient_search(practitioner, service, virtual=virtual, now=now, ignore_appointment_id=ignore_appointment_id)
     if asked is None:
         # One search over the whole window (the same queries as one week): open where the free times are.
         upcoming = slots_free(start=now, end=now + dt.timedelta(days=service.max_days_ahead), **search)
@@ -152,14 +157,7 @@ def fresh_slots(
     start = now
     if around is not None:
         start = max(now, dt.datetime.combine(around.astimezone(zone).date(), dt.time.min, tzinfo=zone))
-    search = {
-        "practitioner": practitioner,
-        "service": service,
-        "virtual": virtual,
-        "now": now,
-        "enforce_booking_window": True,
-        "ignore_appointment_id": ignore_appointment_id,
-    }
+    search = _patient_search(practitioner, service, virtual=virtual, now=now, ignore_appointment_id=ignore_appointment_id)
     slots = slots_free(start=start, end=start + dt.timedelta(days=7), **search)
     if not slots:
         slots = slots_free(start=now, end=now + dt.timedelta(days=service.max_days_ahead), **search)
