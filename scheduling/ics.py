@@ -66,6 +66,20 @@ def appointment_ics(appointment, *, method: str = "REQUEST", for_practitioner: b
     organizer = vCalAddress(f"mailto:{settings.DEFAULT_FROM_EMAIL.split('<')[-1].rstrip('>')}")
     organizer.params["cn"] = vText(settings.SALUS_SITE_NAME)
     event.add("organizer", organizer)
+    # The recipient as the one attendee (calendar clients expect one on a REQUEST); the other
+    # party is not listed, so neither copy carries the other's address.
+    if for_practitioner:
+        address, name = appointment.practitioner.user.email, appointment.practitioner.display_name
+    else:
+        patient = appointment.patient
+        address = (patient.user.email if patient.user_id else "") or patient.email
+        name = f"{patient.given_name} {patient.family_name}"
+    if address:
+        attendee = vCalAddress(f"mailto:{address}")
+        attendee.params["cn"] = vText(name)
+        attendee.params["role"] = vText("REQ-PARTICIPANT")
+        attendee.params["partstat"] = vText("ACCEPTED")
+        event.add("attendee", attendee)
     event.add("status", "CANCELLED" if method == "CANCEL" else "CONFIRMED")
     cal.add_component(event)
     return cal.to_ical()

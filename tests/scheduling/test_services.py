@@ -58,6 +58,9 @@ def test_patient_books_a_free_slot_and_both_parties_get_an_invitation(patient_pa
     assert name == "invite.ics" and "method=REQUEST" in mimetype
     text = _text(ics)
     assert "BEGIN:VEVENT" in text and f"UID:appointment-{appt.pk}@" in text
+    assert "ATTENDEE" in text, text
+    assert "mailto:paul@example.org" in text.replace("\r\n ", ""), text
+    assert "paula@salus.test" not in text
     # the practitioner's copy names the patient by MRN only
     assert "MRN-PAUL" in by_to["paula@salus.test"].body and "Lefèvre" not in by_to["paula@salus.test"].body
     # and two reminder rows wait in the database (a day and an hour before)
