@@ -37,6 +37,7 @@ demo: venv
 test: venv lint unit integration
 
 lint:
+	@mkdir -p var  # makemigrations --check reads the (empty) default database's history
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py check --fail-level WARNING
