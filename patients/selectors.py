@@ -112,6 +112,13 @@ def clinical_facts_for_patient(*, patient: Patient, kind: str) -> QuerySet:
     return CLINICAL_MODELS[kind].objects.filter(patient=patient)
 
 
+def patient_email_recipient(patient: Patient) -> tuple[str, object]:
+    """Where email to a patient goes, and to which account: their active portal account's address,
+    else the one on the record ("" when there is none)."""
+    user = patient.user if patient.user_id and patient.user.is_active else None
+    return ((user.email if user else "") or patient.email), user
+
+
 def care_team_for_patient(*, patient: Patient, include_past: bool = False) -> QuerySet[CareTeamMember]:
     qs = CareTeamMember.objects.filter(patient=patient).select_related("user")
     if not include_past:

@@ -24,8 +24,8 @@ from .permissions import (
 from .selectors import care_managers_of
 
 
-def _save(instance, *, actor) -> None:
-    """Validate and save, recording the actor on the history row."""
+def save_validated(instance, *, actor) -> None:
+    """Validate and save, recording the actor on the history row (every domain app saves this way)."""
     instance.full_clean()
     instance._history_user = actor if getattr(actor, "pk", None) else None
     instance.save()
@@ -40,7 +40,7 @@ def patient_create(*, actor, data: dict) -> Patient:
     patient = Patient(**data)
     try:
         with transaction.atomic():
-            _save(patient, actor=actor)
+            save_validated(patient, actor=actor)
     except IntegrityError:
         raise ValidationError({"mrn": _("A patient with this MRN already exists.")}) from None
     outbox_event_emit(topic=events.PATIENT_CREATED, patient_id=patient.pk, payload={"patient_id": patient.pk})
@@ -67,7 +67,7 @@ def patient_update(*, actor, patient: Patient, changes: dict) -> Patient:
         setattr(patient, field, changes[field])
     try:
         with transaction.atomic():
-            _save(patient, actor=actor)
+            save_validated(patient, actor=actor)
     except IntegrityError:
         raise ValidationError({"mrn": _("A patient with this MRN already exists.")}) from None
     # The event names the changed fields, never their values.
@@ -80,7 +80,7 @@ def patient_identifier_add(*, actor, patient: Patient, system: str, value: str, 
     identifier = PatientIdentifier(patient=patient, system=system, value=value, use=use)
     try:
         with transaction.atomic():
-            _save(identifier, actor=actor)
+            save_validated(identifier, actor=actor)
     except IntegrityError:
         raise ValidationError({"value": _("This identifier already belongs to a patient.")}) from None
     return identifier
@@ -131,7 +131,7 @@ def care_team_member_add(*, actor, patient: Patient, user, role: str, period_sta
     member = CareTeamMember(patient=patient, user=user, role=role, period_start=period_start or timezone.localdate())
     try:
         with transaction.atomic():
-            _save(member, actor=actor)
+            save_validated(member, actor=actor)
     except IntegrityError:  # the same membership added at the same moment by someone else
         raise ValidationError({"user": _("This person is already on the care team in this role.")}) from None
     _grant(user, patient)
@@ -156,7 +156,7 @@ def care_team_member_end(*, actor, member: CareTeamMember, period_end: dt.date |
     if period_end > today:
         raise ValidationError({"period_end": _("A membership ends now or in the past; end it on the day it ends.")})
     member.period_end = period_end
-    _save(member, actor=actor)
+    save_validated(member, actor=actor)
     _revoke_unbacked(member.user, member.patient)
     outbox_event_emit(
         topic=events.CARE_TEAM_MEMBER_ENDED,
@@ -174,7 +174,7 @@ def clinical_note_create(*, actor, patient: Patient, text: str, encounter: Encou
     if encounter is not None and encounter.patient_id != patient.pk:
         raise ValidationError({"encounter": _("This encounter belongs to another patient.")})
     note = ClinicalNote(patient=patient, author=actor, text=(text or "").strip(), encounter=encounter)
-    _save(note, actor=actor)
+    save_validated(note, actor=actor)
     outbox_event_emit(
         topic=events.CLINICAL_NOTE_CREATED, patient_id=patient.pk, payload={"patient_id": patient.pk, "note_id": note.pk}
     )
@@ -203,7 +203,7 @@ def clinical_note_review(*, actor, note: ClinicalNote) -> ClinicalNote:
         raise PermissionDenied
     note.reviewed_by = actor
     note.reviewed_at = timezone.now()
-    _save(note, actor=actor)
+    save_validated(note, actor=actor)
     outbox_event_emit(
         topic=events.CLINICAL_NOTE_REVIEWED,
         patient_id=note.patient_id,
@@ -269,7 +269,7 @@ def patient_detail_row_save(*, actor, row) -> None:
         raise PermissionDenied
     try:
         with transaction.atomic():
-            _save(row, actor=actor)
+            save_validated(row, actor=actor)
     except IntegrityError:
         raise ValidationError({"value": _("This identifier already belongs to a patient.")}) from None
 

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from icalendar import Calendar, Event, vCalAddress, vText
 
+from patients.selectors import patient_email_recipient
+
 
 def _domain() -> str:
     return urlsplit(settings.SALUS_SITE_URL).hostname or "salus.local"
@@ -72,7 +74,7 @@ def appointment_ics(appointment, *, method: str = "REQUEST", for_practitioner: b
         address, name = appointment.practitioner.user.email, appointment.practitioner.display_name
     else:
         patient = appointment.patient
-        address = (patient.user.email if patient.user_id else "") or patient.email
+        address, _user = patient_email_recipient(patient)
         name = f"{patient.given_name} {patient.family_name}"
     if address:
         attendee = vCalAddress(f"mailto:{address}")

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from notifications.models import OutboxChannel
 from notifications.services import outbox_message_enqueue
+from patients.selectors import patient_email_recipient
 
 from .ics import appointment_ics
 
@@ -38,11 +39,6 @@ def _where(appointment) -> str:
     return f"{location.name}, {location.address}" if location.address else location.name
 
 
-def _patient_address(patient) -> tuple[str, object]:
-    user = patient.user if patient.user_id and patient.user.is_active else None
-    return ((user.email if user else "") or patient.email), user
-
-
 def _patient_link(appointment) -> str:
     return f"{_site()}{reverse('scheduling:appointment', args=[appointment.pk])}"
 
@@ -53,7 +49,7 @@ def _staff_link(appointment) -> str:
 
 def _to_patient(appointment, *, topic: str, subject, body, key: str, method: str, channel_hint: bool = False) -> None:
     patient = appointment.patient
-    address, user = _patient_address(patient)
+    address, user = patient_email_recipient(patient)
     with translation.override(patient.preferred_language):
         if channel_hint and patient.preferred_channel == "sms" and patient.phone:
             outbox_message_enqueue(

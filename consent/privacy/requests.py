@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from notifications.models import OutboxChannel
 from notifications.services import outbox_event_emit, outbox_message_enqueue, staff_notify
 from patients.models import Patient
-from patients.selectors import patients_for_user
+from patients.selectors import patient_email_recipient, patients_for_user
 
 from ..models import PrivacyRequest, PrivacyRequestChannel, PrivacyRequestKind, PrivacyRequestStatus
 
@@ -66,8 +66,7 @@ def _tell_patient(*, request: PrivacyRequest, topic: str, subject: Callable[[], 
     """Email the patient that something happened, in their language. The body says where to look
     (the portal), never what their data holds."""
     patient = request.patient
-    user = patient.user if patient.user_id and patient.user.is_active else None
-    address = (user.email if user else "") or patient.email
+    address, user = patient_email_recipient(patient)
     if not address:
         return
     with translation.override(patient.preferred_language):

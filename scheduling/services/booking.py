@@ -15,6 +15,8 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from patients.services import save_validated
+
 from .. import events, messages
 from ..availability import slot_find
 from ..models import (
@@ -28,7 +30,7 @@ from ..models import (
     Service,
 )
 from ..permissions import user_is_patient_of, user_may_book_for, user_may_change
-from .common import appointment_lock, event_emit, save_validated
+from .common import appointment_lock, event_emit
 from .reminders import reminders_schedule
 
 
@@ -92,16 +94,14 @@ def _aware(value: dt.datetime, field: str) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def _mode_and_location(*, service: Service, practitioner: Practitioner, slot, virtual: bool, location: Location | None):
-    if virtual and not slot.virtual:
-        raise ValidationError({"virtual": _("This slot is for in-person visits only.")})
-    if not virtual and not slot.in_person:
-        raise ValidationError({"virtual": _("This slot is for virtual visits only.")})
+def _location_for(*, slot, virtual: bool, location: Location | None) -> Location | None:
+    """Where an in-person visit takes place: where the practitioner is at that time. (The slot
+    already matches the mode asked for: `slot_find` only returns slots that allow it.)"""
     if virtual:
         return None
     if location is not None and location.pk != slot.location_id:
         raise ValidationError({"location": _("The practitioner is not at this location at that time.")})
-    return Location.objects.get(pk=slot.location_id)
+    return location or Location.objects.get(pk=slot.location_id)
 
 
 @transaction.atomic
@@ -135,7 +135,7 @@ def appointment_book(
         _explain_unbookable(
             practitioner=practitioner, service=service, start=start, virtual=virtual, now=now, is_patient=is_patient
         )
-    location = _mode_and_location(service=service, practitioner=practitioner, slot=slot, virtual=virtual, location=location)
+    location = _location_for(slot=slot, virtual=virtual, location=location)
     appointment = Appointment(
         patient=patient,
         practitioner=practitioner,
@@ -245,9 +245,7 @@ def appointment_reschedule(
             practitioner=practitioner, service=appointment.service, start=start, virtual=virtual, now=now, is_patient=is_patient
         )
     old_start = appointment.start
-    appointment.location = _mode_and_location(
-        service=appointment.service, practitioner=practitioner, slot=slot, virtual=virtual, location=location
-    )
+    appointment.location = _location_for(slot=slot, virtual=virtual, location=location)
     appointment.practitioner = practitioner
     appointment.start, appointment.end = slot.start, slot.end
     if virtual and not appointment.video_room:

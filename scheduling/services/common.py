@@ -1,17 +1,11 @@
-"""What every appointment write shares: validate and save with its author in the history, lock the
-row for the change, and emit the domain event in the same transaction."""
+"""What every appointment write shares: lock the row for the change and emit the domain event in the
+same transaction (saving goes through `patients.services.save_validated`, as every domain does)."""
 
 from __future__ import annotations
 
 from notifications.services import outbox_event_emit
 
 from ..models import Appointment
-
-
-def save_validated(instance, *, actor) -> None:
-    instance.full_clean()
-    instance._history_user = actor if getattr(actor, "pk", None) else None
-    instance.save()
 
 
 def appointment_lock(appointment: Appointment) -> Appointment:

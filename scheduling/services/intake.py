@@ -11,12 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patients.permissions import PATIENT_SELF_EDITABLE_FIELDS
-from patients.services import patient_update
+from patients.services import patient_update, save_validated
 
 from .. import events
 from ..models import Appointment, AppointmentStatus
 from ..permissions import user_may_change
-from .common import appointment_lock, event_emit, save_validated
+from .common import appointment_lock, event_emit
 
 # A run of 13-19 digits (spaces and dashes allowed) that passes the Luhn check is a card number.
 _CARD_LIKE = re.compile(r"(?:\d[ -]?){13,19}")

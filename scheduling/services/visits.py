@@ -8,12 +8,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from patients.models import ClinicalNote
-from patients.services import clinical_note_create
+from patients.services import clinical_note_create, save_validated
 
 from .. import events
 from ..models import Appointment, AppointmentStatus, ReminderStatus
 from ..permissions import user_may_mark_arrived, user_may_run_visit
-from .common import appointment_lock, event_emit, save_validated
+from .common import appointment_lock, event_emit
 
 _STATUS_MOVES = {
     AppointmentStatus.ARRIVED: {AppointmentStatus.BOOKED},
