@@ -17,6 +17,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import form_errors_from_service
+from core.http import client_ip, client_user_agent
 from patients.models import AccessChannel
 from patients.selectors import patients_for_user
 from patients.services import access_log_record
@@ -27,7 +29,6 @@ from .forms import (
     ConsentTemplateVersionForm,
     StaffConsentRecordForm,
     StaffConsentWithdrawForm,
-    form_errors_from_service,
 )
 from .models import (
     LANGUAGES,
@@ -240,8 +241,8 @@ class ConsentAdmin(admin.ModelAdmin):
                     witness=request.user if data["method"] == ConsentMethod.IN_PERSON else None,
                     scanned_document=data["scanned_document"],
                     expires_at=data["expires_at"],
-                    ip_address=request.META.get("REMOTE_ADDR") or None,
-                    user_agent=request.META.get("HTTP_USER_AGENT", ""),
+                    ip_address=client_ip(request),
+                    user_agent=client_user_agent(request),
                 )
             except ValidationError as exc:
                 form_errors_from_service(form, exc, aliases={"witness": "method", "version": "purpose"})

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from core.forms import form_errors_from_service
 from patients.permissions import user_may_open_patients
 
 from .models import PrivacyRequest, PrivacyRequestChannel, PrivacyRequestKind, PrivacyRequestStatus, RetentionRule
@@ -27,11 +28,6 @@ from .privacy import (
 )
 from .privacy_forms import DecisionForm, StaffPrivacyRequestForm
 from .retention import retention_apply, retention_rule_update
-
-
-def _errors_to_form(form, exc: ValidationError) -> None:
-    for field, errors in exc.message_dict.items():
-        form.add_error(field if field in form.fields else None, errors)
 
 
 @admin.register(PrivacyRequest)
@@ -129,7 +125,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                form_errors_from_service(form, exc)
             else:
                 messages.success(request, _("Request #%(id)s recorded.") % {"id": created.pk})
                 return redirect("admin:consent_privacyrequest_change", created.pk)
@@ -155,7 +151,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
                     note=form.cleaned_data["decision_note"],
                 )
             except ValidationError as exc:
-                _errors_to_form(form, exc)
+                form_errors_from_service(form, exc)
             else:
                 messages.success(request, _("Decision recorded for request #%(id)s.") % {"id": item.pk})
                 return redirect("admin:consent_privacyrequest_change", item.pk)

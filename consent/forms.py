@@ -16,17 +16,6 @@ MAX_RECEIPT_BYTES = 10 * 1024 * 1024
 SCAN_SIGNATURES = (b"%PDF", b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n")
 
 
-def form_errors_from_service(form: forms.Form, exc: ValidationError, *, aliases: dict[str, str] | None = None) -> None:
-    """Show a service's ValidationError beside the form's fields (non-field when the form has no such field)."""
-    aliases = aliases or {}
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for field, errors in exc.message_dict.items():
-        field = aliases.get(field, field)
-        form.add_error(field if field in form.fields else None, errors)
-
-
 def _read_upload(upload, *, limit: int, too_big: str) -> bytes:
     if upload.size > limit:
         raise ValidationError(too_big, code="too_big")

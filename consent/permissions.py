@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from accounts.selectors import user_roles
+from core.ids import id_or_404
 from patients.models import Patient
 from patients.permissions import user_may_open_patients, user_sees_all_patients
 from patients.selectors import patient_get_for_user, patients_for_user
@@ -24,18 +25,10 @@ from .models import Consent, ConsentStatus, ConsentTemplateVersion, Purpose
 
 # Counts below this are shown as "fewer than", so that a rate never points at a handful of people.
 SMALL_COUNT_THRESHOLD = 5
-_MAX_DB_INT = 2**63 - 1
 
 
 def _pk(value) -> int:
-    """A primary key from a URL, or 404: "abc" and numbers past the database's range are no object."""
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        raise Http404("No such consent.") from None
-    if not 0 < pk <= _MAX_DB_INT:
-        raise Http404("No such consent.")
-    return pk
+    return id_or_404(value, message="No such consent.")
 
 
 def user_is_administrator(user) -> bool:

@@ -11,6 +11,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.forms import form_errors_from_service
 from patients.models import AccessChannel
 from patients.selectors import patient_for_portal_user
 from patients.services import access_log_record
@@ -42,8 +43,7 @@ def privacy_home(request):
                     reason=form.cleaned_data["reason"],
                 )
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_errors_from_service(form, exc)
             else:
                 if created.kind == PrivacyRequestKind.EXPORT:
                     messages.success(request, _("We are preparing a copy of your data. We will email you when it is ready."))

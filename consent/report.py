@@ -9,9 +9,8 @@ the number of rows (values() or select_related/prefetch_related, never a query p
 
 import datetime as dt
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db.models import Case, CharField, Count, F, GenericIPAddressField, Prefetch, Q, QuerySet, Value, When
 from django.http import Http404
@@ -74,17 +73,6 @@ EVENT_KIND_CHOICES = [
 
 def resource_label(resource: str) -> str:
     return str(READ_RESOURCE_LABELS.get(resource, resource))
-
-
-def time_zone_of(person) -> ZoneInfo:
-    """The time zone a person (a user, or a patient's record) reads times in: theirs, else the site's."""
-    for name in (getattr(person, "time_zone", None), settings.TIME_ZONE):
-        if name:
-            try:
-                return ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError):
-                continue
-    return ZoneInfo("UTC")
 
 
 # --- the audit report (administrators) ---------------------------------------------------------

@@ -30,6 +30,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.chain import verification_problems
+from core.time import time_zone_of
 from patients.models import AccessChannel
 
 from .models import LedgerEvent, Purpose
@@ -48,7 +49,6 @@ from .report import (
     audit_report_authorize,
     audit_summary,
     resource_label,
-    time_zone_of,
 )
 
 REPORT_PAGE_SIZE = 50

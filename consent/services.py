@@ -11,8 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.chain import chain_append
+from core.records import actor_label
 from notifications.services import outbox_event_emit
-from patients.services import actor_label
 
 from . import events
 from .files import private_file_write

@@ -11,13 +11,15 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from core.forms import form_errors_from_service
+from core.http import client_ip, client_user_agent
 from patients.models import AccessChannel
 from patients.selectors import patient_for_portal_user
 from patients.services import access_log_record
 
 from . import permissions
 from .files import private_file_path
-from .forms import ConsentSignForm, ConsentVerifyForm, ConsentWithdrawForm, form_errors_from_service
+from .forms import ConsentSignForm, ConsentVerifyForm, ConsentWithdrawForm
 from .models import LANGUAGES, ConsentStatus, Purpose
 from .selectors import consent_current_version, consents_for_patient
 from .services import consent_sign, consent_withdraw
@@ -46,14 +48,6 @@ def next_url(request) -> str | None:
     ):
         return candidate
     return None
-
-
-def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") or None
-
-
-def client_user_agent(request) -> str:
-    return request.META.get("HTTP_USER_AGENT", "")[:300]
 
 
 def receipt_response(consent) -> FileResponse:

@@ -10,25 +10,13 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from core.tasks import publish_on_commit
+
 from .events import event_handlers_for
 from .models import Notification, OutboxChannel, OutboxItem, OutboxKind, OutboxStatus
 from .sms import SmsMessage, get_sms_backend
 
 logger = logging.getLogger(__name__)
-
-
-def _nudge(item_id: int) -> None:
-    """Hand a just-committed row to a worker at once. If the broker is down the row stays
-    pending and the periodic dispatcher delivers it when the broker is back."""
-    from .tasks import outbox_deliver
-
-    try:
-        # One connection attempt, no publish retry: a down broker must not hold the request that
-        # just committed (the dispatcher will publish the row once the broker is back).
-        with outbox_deliver.app.connection_for_write(transport_options={"max_retries": 0}) as conn:
-            outbox_deliver.apply_async(args=[item_id], retry=False, connection=conn)
-    except Exception as exc:  # noqa: BLE001 - any broker failure only delays delivery
-        logger.warning("Broker unavailable, outbox item %s left for the dispatcher: %s", item_id, type(exc).__name__)
 
 
 def _outbox_write(**fields) -> OutboxItem:
@@ -44,7 +32,9 @@ def _outbox_write(**fields) -> OutboxItem:
             raise
         return existing
     if item.available_at <= timezone.now():
-        transaction.on_commit(lambda: _nudge(item.pk))
+        # Handed to a worker at once; if the broker is down the row stays pending and the
+        # periodic dispatcher delivers it when the broker is back.
+        publish_on_commit("notifications.tasks.outbox_deliver", item.pk, what=f"outbox item {item.pk}")
     return item
 
 

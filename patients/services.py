@@ -9,6 +9,8 @@ from django.utils.translation import gettext as _
 from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.chain import chain_append, chain_append_many
+from core.http import client_ip, client_user_agent
+from core.records import actor_label, save_validated
 from notifications.services import outbox_event_emit, staff_notify
 
 from . import events
@@ -22,13 +24,6 @@ from .permissions import (
     user_may_write_note,
 )
 from .selectors import care_managers_of
-
-
-def save_validated(instance, *, actor) -> None:
-    """Validate and save, recording the actor on the history row (every domain app saves this way)."""
-    instance.full_clean()
-    instance._history_user = actor if getattr(actor, "pk", None) else None
-    instance.save()
 
 
 @transaction.atomic
@@ -212,19 +207,10 @@ def clinical_note_review(*, actor, note: ClinicalNote) -> ClinicalNote:
     return note
 
 
-def actor_label(actor) -> str:
-    """How a hash-chained row names who acted: staff by email (evidence of who read what);
-    anyone else by account number only, since an erasure may never rewrite a chained row."""
-    if actor is None or not getattr(actor, "pk", None):
-        return "system"
-    return actor.email if actor.is_staff else f"user #{actor.pk}"
-
-
 def _access_log_row(
     *, actor, patient: Patient, resource: str, channel: AccessChannel | str, request, action: str, now=None
 ) -> AccessLog:
     """The unsaved row both writers append: a page that logs several patients gives them one time."""
-    meta = request.META if request is not None else {}
     return AccessLog(
         created_at=now or timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,
@@ -233,8 +219,8 @@ def _access_log_row(
         action=action,
         resource=resource,
         channel=AccessChannel(channel),
-        ip_address=meta.get("REMOTE_ADDR") or None,
-        user_agent=meta.get("HTTP_USER_AGENT", "")[:300],
+        ip_address=client_ip(request),
+        user_agent=client_user_agent(request),
         # The path only: a query string may hold search terms and never reaches the log.
         path=request.path[:300] if request is not None else "",
     )

@@ -5,7 +5,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from consent.report import record_read_row, record_reads_for_patient, time_zone_of
+from consent.report import record_read_row, record_reads_for_patient
+from core.forms import form_errors_from_service
+from core.time import time_zone_of
 from patients.permissions import PATIENT_SELF_EDITABLE_FIELDS
 from patients.selectors import patient_for_portal_user
 from patients.services import patient_update
@@ -30,8 +32,7 @@ def profile(request):
             try:
                 patient_update(actor=request.user, patient=patient, changes=form.cleaned_data)
             except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_errors_from_service(form, exc)
             else:
                 messages.success(request, _("Your contact details were saved."))
                 return redirect("portal:profile")

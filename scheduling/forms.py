@@ -22,17 +22,6 @@ def mode_to_virtual(mode: str | None) -> bool | None:
     return {MODE_VIRTUAL: True, MODE_IN_PERSON: False}.get(mode or "")
 
 
-def form_errors_from_service(form: forms.Form, exc: ValidationError, *, aliases: dict[str, str] | None = None) -> None:
-    """Show a service's ValidationError beside the form's fields (above the form when it names none of them)."""
-    aliases = aliases or {}
-    if not hasattr(exc, "error_dict"):
-        form.add_error(None, exc.messages)
-        return
-    for field, errors in exc.message_dict.items():
-        field = aliases.get(field, field)
-        form.add_error(field if field in form.fields else None, errors)
-
-
 # Start times beyond these years are not times anyone books; refusing them here also keeps date
 # arithmetic further down away from the ends of the calendar.
 _FIRST_YEAR, _LAST_YEAR = 2000, 2999

@@ -6,6 +6,7 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
+from core import tasks as core_tasks
 from notifications import events as event_registry
 from notifications import services, tasks
 from notifications.models import Notification, OutboxItem, OutboxStatus
@@ -29,7 +30,7 @@ def test_rows_roll_back_with_the_change_that_caused_them():
 
 def test_the_nudge_runs_only_after_commit(django_capture_on_commit_callbacks, monkeypatch):
     nudged = []
-    monkeypatch.setattr(services, "_nudge", nudged.append)
+    monkeypatch.setattr(core_tasks, "publish_now", lambda task, item_id, **kw: nudged.append(item_id))
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         item = _email()
         assert nudged == []

@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     # Salus: base layer
+    "core",
     "accounts",
     "audit",
     "notifications",

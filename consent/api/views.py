@@ -7,6 +7,7 @@ from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.http import client_ip, client_user_agent
 from patients.models import AccessChannel
 from patients.selectors import patient_for_portal_user
 from patients.services import access_log_record
@@ -46,8 +47,8 @@ def _sign(request, *, patient, method: str, data: dict, witness=None) -> Consent
         signer_name=data["signer_name"],
         language=data.get("language"),
         version=version,
-        ip_address=request.META.get("REMOTE_ADDR") or None,
-        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        ip_address=client_ip(request),
+        user_agent=client_user_agent(request),
         witness=witness,
         expires_at=data.get("expires_at"),
     )

@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.tasks import publish_on_commit
 from notifications.models import OutboxChannel
 from notifications.services import outbox_event_emit, outbox_message_enqueue, staff_notify
 from patients.models import Patient
@@ -44,18 +45,7 @@ def _actor_or_none(actor):
 def _publish_on_commit(task_name: str, request_id: int) -> None:
     """Hand the request to a worker once the transaction commits. The row is the durable record:
     if the broker is down it stays open and `privacy_requests_dispatch` publishes it later."""
-
-    def publish() -> None:
-        from .. import tasks
-
-        task = getattr(tasks, task_name)
-        try:
-            with task.app.connection_for_write(transport_options={"max_retries": 0}) as conn:
-                task.apply_async(args=[request_id], retry=False, connection=conn)
-        except Exception as exc:  # noqa: BLE001 - a broker failure only delays the work
-            logger.warning("Broker unavailable, privacy request %s left for the dispatcher: %s", request_id, type(exc).__name__)
-
-    transaction.on_commit(publish)
+    publish_on_commit(f"consent.tasks.{task_name}", request_id, what=f"privacy request {request_id}")
 
 
 def _portal_link() -> str:

@@ -28,7 +28,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
-from consent.forms import form_errors_from_service
+from core.forms import form_errors_from_service
 from patients.models import Patient
 from patients.permissions import user_may_view_clinical
 from patients.selectors import patient_search_q, patients_for_user

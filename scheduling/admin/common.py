@@ -8,7 +8,7 @@ from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from consent.report import time_zone_of as zone_of  # the user's time zone, else the site's
+from core.time import time_zone_of as zone_of  # the user's time zone, else the site's
 from patients.models import AccessChannel
 from patients.services import access_log_record, access_log_record_many
 from scheduling.models import Practitioner

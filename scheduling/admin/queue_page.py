@@ -28,7 +28,7 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from consent.forms import form_errors_from_service
+from core.forms import form_errors_from_service
 from patients.permissions import user_may_view_clinical
 from scheduling import services
 from scheduling.models import Appointment, AppointmentStatus, Practitioner

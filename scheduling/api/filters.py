@@ -10,11 +10,12 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
+from core.ids import MAX_ID
+
 from ..models import Appointment, AppointmentStatus
 
 # Far enough from datetime's limits that a day or a visit's length added on either side never overflows.
 FIRST_YEAR, LAST_YEAR = 1900, 2999
-MAX_ID = 2**63 - 1
 
 
 def offset_restored(value: str) -> str:

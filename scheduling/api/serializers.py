@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from core.ids import MAX_ID
 from patients.selectors import patient_get_for_user
 
 from ..availability import MAX_RANGE_DAYS
@@ -16,7 +17,7 @@ from ..models import LANGUAGE_CODES, Appointment, AppointmentStatus, Location, P
 from ..permissions import user_is_patient_of
 from ..selectors import locations_active, practitioners_bookable, services_bookable
 from ..services import INTAKE_ANSWER_MAX, INTAKE_KEYS
-from .filters import MAX_ID, aware_datetime_parse, offset_restored
+from .filters import aware_datetime_parse, offset_restored
 
 # --- reference data --------------------------------------------------------------------------
 

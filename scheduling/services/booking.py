@@ -15,7 +15,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from patients.services import save_validated
+from core.records import save_validated
 
 from .. import events, messages
 from ..availability import slot_find

@@ -1,5 +1,5 @@
 """What every appointment write shares: lock the row for the change and emit the domain event in the
-same transaction (saving goes through `patients.services.save_validated`, as every domain does)."""
+same transaction (saving goes through `core.records.save_validated`, as every domain does)."""
 
 from __future__ import annotations
 

@@ -10,8 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.records import save_validated
 from patients.permissions import PATIENT_SELF_EDITABLE_FIELDS
-from patients.services import patient_update, save_validated
+from patients.services import patient_update
 
 from .. import events
 from ..models import Appointment, AppointmentStatus

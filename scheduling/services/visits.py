@@ -7,8 +7,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.records import save_validated
 from patients.models import ClinicalNote
-from patients.services import clinical_note_create, save_validated
+from patients.services import clinical_note_create
 
 from .. import events
 from ..models import Appointment, AppointmentStatus, ReminderStatus

@@ -20,16 +20,18 @@ from django.views.decorators.http import require_http_methods
 
 from consent.models import Purpose
 from consent.selectors import consent_current_version, consent_is_active
+from core.forms import form_errors_from_service
+from core.ids import id_or_404
 from patients.selectors import patient_for_portal_user
 
-from ..forms import CancelForm, IntakeForm, RescheduleForm, form_errors_from_service
+from ..forms import CancelForm, IntakeForm, RescheduleForm
 from ..ics import appointment_ics
 from ..models import Appointment, AppointmentStatus, Practitioner
 from ..permissions import user_is_patient_of
 from ..selectors import appointment_get_for_user, appointments_for_patient
 from ..services import appointment_cancel, appointment_intake_submit, appointment_reschedule
 from ..video import video_access
-from .common import fresh_slots, id_or_404, practitioners_for, start_or_none, week_of_slots
+from .common import fresh_slots, practitioners_for, start_or_none, week_of_slots
 
 PAST_PAGE_SIZE = 20
 

@@ -18,6 +18,8 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from core.forms import form_errors_from_service
+from core.ids import id_or_404
 from patients.selectors import patient_for_portal_user
 
 from ..availability import slot_find
@@ -26,14 +28,13 @@ from ..forms import (
     MODE_VIRTUAL,
     BookingConfirmForm,
     PractitionerFilterForm,
-    form_errors_from_service,
     mode_to_virtual,
     parse_slot_start,
 )
 from ..models import Appointment, BookingChannel, Practitioner, Service
 from ..selectors import services_bookable
 from ..services import appointment_book
-from .common import fresh_slots, id_or_404, practitioners_for, slot_value, start_or_none, week_of_slots
+from .common import fresh_slots, practitioners_for, slot_value, start_or_none, week_of_slots
 
 
 def _service_or_404(service_id) -> Service:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
 
 from ..availability import Slot, slots_free
 from ..forms import parse_slot_start
@@ -17,17 +16,6 @@ from ..selectors import practitioners_bookable
 
 # How many other free times a refused booking offers in its place.
 FRESH_SLOTS = 12
-_MAX_ID = 2**63 - 1
-
-
-def id_or_404(value) -> int:
-    try:
-        pk = int(value)
-    except (TypeError, ValueError):
-        raise Http404("Not found.") from None
-    if not 0 < pk <= _MAX_ID:
-        raise Http404("Not found.")
-    return pk
 
 
 def practitioners_for(service: Service, *, virtual: bool | None = None):

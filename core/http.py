@@ -1,0 +1,18 @@
+"""What a request says about where it came from, as the access log and the consent ledger record it."""
+
+from django.http import HttpRequest
+
+USER_AGENT_MAX = 300
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    """The client's address as the web server saw it (the proxy sets REMOTE_ADDR; see README)."""
+    if request is None:
+        return None
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def client_user_agent(request: HttpRequest | None) -> str:
+    if request is None:
+        return ""
+    return request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_MAX]
