@@ -21,7 +21,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("portal/consents/", include("consent.urls")),
-    path("portal/privacy/", include("consent.privacy_urls")),
+    path("portal/privacy/", include("privacy.urls")),
     path("portal/appointments/", include("scheduling.urls")),
     path("portal/", include("portal.urls")),
     path("api/v1/", include("config.api_urls")),

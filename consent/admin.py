@@ -17,14 +17,14 @@ from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from core.files import private_file_path
 from core.forms import form_errors_from_service
 from core.http import client_ip, client_user_agent
 from patients.models import AccessChannel
 from patients.selectors import patients_for_user
 from patients.services import access_log_record
 
-from . import admin_privacy, report_admin  # noqa: F401 - registers their admin pages
-from .files import private_file_path
+from . import report_admin  # noqa: F401 - registers its admin pages
 from .forms import (
     ConsentTemplateVersionForm,
     StaffConsentRecordForm,

@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.chain import chain_append
+from core.files import private_file_write
 from core.records import actor_label
 from notifications.services import outbox_event_emit
 
 from . import events
-from .files import private_file_write
 from .models import (
     LANGUAGES,
     Consent,
@@ -228,7 +228,7 @@ def consents_expire_due(*, now: dt.datetime | None = None) -> int:
 
 def consent_files_sweep() -> int:
     """Remove receipt and scan files that no consent references (periodic task)."""
-    from .files import private_files_sweep
+    from core.files import private_files_sweep
 
     referenced = set(Consent.objects.exclude(receipt_path="").values_list("receipt_path", flat=True))
     referenced |= set(Consent.objects.exclude(scanned_document="").values_list("scanned_document", flat=True))

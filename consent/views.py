@@ -11,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from core.files import private_file_path
 from core.forms import form_errors_from_service
 from core.http import client_ip, client_user_agent
 from patients.models import AccessChannel
@@ -18,7 +19,6 @@ from patients.selectors import patient_for_portal_user
 from patients.services import access_log_record
 
 from . import permissions
-from .files import private_file_path
 from .forms import ConsentSignForm, ConsentVerifyForm, ConsentWithdrawForm
 from .models import LANGUAGES, ConsentStatus, Purpose
 from .selectors import consent_current_version, consents_for_patient

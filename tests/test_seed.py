@@ -23,7 +23,7 @@ def test_seed_demo_builds_a_consistent_demo(capsys):
     assert Consent.objects.exclude(receipt_sha256="").count() == Consent.objects.count() > 0
     assert AccessLog.objects.count() >= 6
     assert verify_all() == []
-    from consent.models import PrivacyRequest
+    from privacy.models import PrivacyRequest
 
     assert PrivacyRequest.objects.filter(kind="erasure", status="requested").count() == 1
     # Alice manages the even patients only.

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "patients",
     "consent",
     "scheduling",
+    "privacy",
     "careplans",
     "outreach",
     # Salus: the patient site
@@ -152,9 +153,9 @@ CELERY_BEAT_SCHEDULE = {
         "task": "notifications.tasks.worker_heartbeat",
         "schedule": 30.0,
     },
-    "privacy-requests-dispatch": {"task": "consent.tasks.privacy_requests_dispatch", "schedule": 60.0},
+    "privacy-requests-dispatch": {"task": "privacy.tasks.privacy_requests_dispatch", "schedule": 60.0},
     # Daily: rules count in days, and a purge is batched so it never holds a lock for long.
-    "retention-apply": {"task": "consent.tasks.retention_apply", "schedule": 24 * 3600.0},
+    "retention-apply": {"task": "privacy.tasks.retention_apply", "schedule": 24 * 3600.0},
     # Reminders are rows with a due time; this sends the due ones (each once).
     "appointment-reminders": {"task": "scheduling.tasks.reminders_send_due", "schedule": 60.0},
 }

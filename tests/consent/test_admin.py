@@ -10,10 +10,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from consent.files import private_file_path
 from consent.models import Consent, ConsentLedgerEntry, ConsentTemplateVersion, Purpose
 from consent.selectors import consent_is_active
 from consent.services import consent_sign, consent_withdraw
+from core.files import private_file_path
 from patients.models import AccessLog
 from tests.factories import PatientFactory
 

@@ -10,7 +10,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from audit.chain import chain_verify
-from consent.files import private_file_path
 from consent.models import Consent, ConsentLedgerEntry, Purpose
 from consent.selectors import (
     consent_active_filter,
@@ -19,6 +18,7 @@ from consent.selectors import (
     consent_version_find_by_text_hash,
 )
 from consent.services import consent_sign, consent_withdraw, consents_expire_due
+from core.files import private_file_path
 from notifications.models import OutboxItem
 from patients.models import Patient
 

@@ -11,10 +11,10 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.roles import Role
 from accounts.services import user_create
-from consent.files import private_file_path
 from consent.models import Consent, ConsentLedgerEntry, Purpose
 from consent.selectors import consent_is_active
 from consent.services import consent_sign, consent_template_version_create, consent_withdraw
+from core.files import private_file_path
 from patients.models import AccessLog
 
 from .conftest import TEXTS, TITLES

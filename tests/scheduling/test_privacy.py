@@ -7,13 +7,13 @@ import pytest
 from django.utils import timezone
 
 from consent import tasks
-from consent.files import private_file_path
-from consent.privacy import export_sections, privacy_erasure_request, privacy_export_request, privacy_request_decide
+from core.files import private_file_path
 from notifications.models import OutboxItem
+from privacy.services import export_sections, privacy_erasure_request, privacy_export_request, privacy_request_decide
 from scheduling.models import Appointment, AppointmentStatus, ReminderStatus
 from scheduling.services import appointment_intake_submit, appointment_status_set
 
-from ..consent.test_privacy import pdf_text
+from ..privacy.test_privacy import pdf_text
 from .conftest import at, book
 
 pytestmark = pytest.mark.django_db

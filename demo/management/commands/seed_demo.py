@@ -17,7 +17,6 @@ from accounts.roles import Role
 from accounts.services import user_create
 from audit.chain import chain_append
 from consent.models import Purpose
-from consent.privacy import privacy_erasure_request
 from consent.services import consent_sign, consent_template_version_create, consent_withdraw
 from demo import clinical as c
 from demo.consent_texts import TEMPLATES
@@ -34,6 +33,7 @@ from patients.models import (
     Procedure,
 )
 from patients.services import care_team_member_add, clinical_note_create, patient_create, patient_link_user
+from privacy.services import privacy_erasure_request
 
 DEMO_PASSWORD = "salus-demo-2026"  # noqa: S105 - printed for the demo, never used in production
 DEMO_USERS = [

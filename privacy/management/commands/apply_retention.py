@@ -2,7 +2,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from tqdm import tqdm
 
-from consent.retention import retention_apply, retention_plan
+from privacy.retention import retention_apply, retention_plan
 
 
 class Command(BaseCommand):

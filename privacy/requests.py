@@ -22,7 +22,7 @@ from notifications.services import outbox_event_emit, outbox_message_enqueue, st
 from patients.models import Patient
 from patients.selectors import patient_email_recipient, patients_for_user
 
-from ..models import PrivacyRequest, PrivacyRequestChannel, PrivacyRequestKind, PrivacyRequestStatus
+from .models import PrivacyRequest, PrivacyRequestChannel, PrivacyRequestKind, PrivacyRequestStatus
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def _actor_or_none(actor):
 def _publish_on_commit(task_name: str, request_id: int) -> None:
     """Hand the request to a worker once the transaction commits. The row is the durable record:
     if the broker is down it stays open and `privacy_requests_dispatch` publishes it later."""
-    publish_on_commit(f"consent.tasks.{task_name}", request_id, what=f"privacy request {request_id}")
+    publish_on_commit(f"privacy.tasks.{task_name}", request_id, what=f"privacy request {request_id}")
 
 
 def _portal_link() -> str:
@@ -131,7 +131,7 @@ def privacy_request_create(*, actor, patient: Patient, kind: str, channel: str, 
                     user=admin,
                     title=_("Erasure request to decide"),
                     body=_("Erasure request #%(id)s waits for an administrator's decision.") % {"id": request.pk},
-                    link=reverse("admin:consent_privacyrequest_change", args=[request.pk]),
+                    link=reverse("admin:privacy_privacyrequest_change", args=[request.pk]),
                     dedupe_key=f"privacy-erasure-requested:{request.pk}:{admin.pk}",
                 )
     return request

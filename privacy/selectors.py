@@ -6,12 +6,12 @@ from django.db.models import QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
+from core.files import private_file_path
 from patients.models import Patient
 from patients.permissions import user_may_open_patients
 from patients.selectors import patients_for_user
 
-from ..files import private_file_path
-from ..models import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
+from .models import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 
 
 def privacy_requests_for_patient(*, patient: Patient) -> QuerySet[PrivacyRequest]:

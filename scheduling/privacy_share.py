@@ -1,19 +1,19 @@
-"""Appointments in a patient's data export, and what erasing a patient does to them.
+"""Appointments' share of a patient's data export and of an erasure (see `core.privacy`).
 
-Found by `consent.privacy` (its `_discover`), which this app does not import. The export holds
-every visit with what the patient told us for it (reason, intake answers, contact, insurance and
+The export holds every visit with what the patient told us for it (reason, intake answers, contact, insurance and
 payment references); the video room's name is left out: it is a key to a room, not data about the
 patient.
 
 On erasure, visits still to come are cancelled without any notice (the record is being erased;
-pending messages were already cancelled), and the free text and intake details of every visit,
+its pending messages are cancelled with it), and the free text and intake details of every visit,
 past ones and every stored version included, are blanked. What happened and when (times, status,
 service, practitioner) stays, like the rest of the medical record.
 """
 
-from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+
+from core.privacy import ErasureContext, ExportSection, PrivacyShare, patient_rows_scrub, share_register
 
 from .models import Appointment, AppointmentReminder, AppointmentStatus, BookingChannel, ReminderStatus
 
@@ -72,12 +72,12 @@ def appointments_export(patient) -> list[dict]:
     return rows
 
 
-EXPORT_SECTIONS = [
-    {
-        "key": "appointments",
-        "title": _("Appointments"),
-        "build": appointments_export,
-        "columns": [
+SECTIONS = (
+    ExportSection(
+        "appointments",
+        _("Appointments"),
+        appointments_export,
+        (
             ("start", _label("start")),
             ("end", _label("end")),
             ("status", _label("status"), dict(AppointmentStatus.choices)),
@@ -88,14 +88,15 @@ EXPORT_SECTIONS = [
             ("reason", _label("reason")),
             ("booked_via", _label("booked_via"), dict(BookingChannel.choices)),
             ("booked_at", _label("booked_at")),
-        ],
-    }
-]
+        ),
+        order=70,
+    ),
+)
 
 
-@transaction.atomic
-def erase_patient(*, patient, actor) -> None:
+def _erase(ctx: ErasureContext) -> None:
     """Cancel the visits still to come, silently, and blank what the patient gave for every visit."""
+    patient, actor = ctx.patient, ctx.actor
     now = timezone.now()
     upcoming = Appointment.objects.select_for_update().filter(patient=patient, status=AppointmentStatus.BOOKED, start__gt=now)
     for appointment in upcoming.order_by("pk"):
@@ -114,3 +115,7 @@ def erase_patient(*, patient, actor) -> None:
     # In place, versions included: this rewrites the past, as the erasure of the record itself does.
     Appointment.objects.filter(patient=patient).update(**ERASED_FIELDS)
     Appointment.history.filter(patient_id=patient.pk).update(**ERASED_FIELDS)
+    patient_rows_scrub("scheduling", ctx)
+
+
+share_register(PrivacyShare(app_label="scheduling", export_sections=SECTIONS, erase=_erase, erase_order=30))

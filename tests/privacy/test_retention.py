@@ -9,16 +9,17 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from audit.chain import chain_append, verify_all
-from consent import tasks
-from consent.files import private_file_path
-from consent.models import Consent, PrivacyRequest, Purpose, RetentionCategory, RetentionRule
-from consent.privacy import privacy_export_request
-from consent.retention import retention_apply, retention_rule_update
+from consent.models import Consent, Purpose
 from consent.services import consent_sign, consent_withdraw
+from core.files import private_file_path
 from notifications.models import Notification, OutboxItem
 from notifications.services import outbox_event_emit, outbox_message_enqueue
 from patients.models import AccessLog
 from patients.services import access_log_record
+from privacy import tasks
+from privacy.models import PrivacyRequest, RetentionCategory, RetentionRule
+from privacy.retention import retention_apply, retention_rule_update
+from privacy.services import privacy_export_request
 
 pytestmark = pytest.mark.django_db
 
@@ -227,7 +228,7 @@ def test_only_administrators_change_rules(request, rules, who):
 
 def test_admin_edits_a_rule_through_the_service(client, rules, admin_ada, front_desk_fay):
     rule = rules["notifications_read"]
-    url = f"/admin/consent/retentionrule/{rule.pk}/change/"
+    url = f"/admin/privacy/retentionrule/{rule.pk}/change/"
     client.force_login(admin_ada)
     response = client.post(url, {"keep_days": "0", "active": "on"})
     assert response.status_code == 200
@@ -240,7 +241,7 @@ def test_admin_edits_a_rule_through_the_service(client, rules, admin_ada, front_
     assert (rule.keep_days, rule.active, rule.updated_by) == (45, False, admin_ada)
     assert rule.history.first().history_user == admin_ada
     client.force_login(front_desk_fay)
-    assert client.get("/admin/consent/retentionrule/").status_code == 403
+    assert client.get("/admin/privacy/retentionrule/").status_code == 403
     assert client.post(url, {"keep_days": "1", "active": "on"}).status_code == 403
 
 
@@ -248,7 +249,7 @@ def test_admin_preview_shows_counts_and_changes_nothing(client, aged, admin_ada)
     before = _snapshot()
     client.force_login(admin_ada)
     response = client.post(
-        "/admin/consent/retentionrule/",
+        "/admin/privacy/retentionrule/",
         {"action": "preview", "_selected_action": [RetentionRule.objects.first().pk]},
         follow=True,
     )

@@ -18,16 +18,16 @@ from simple_history.admin import SimpleHistoryAdmin
 from core.forms import form_errors_from_service
 from patients.permissions import user_may_open_patients
 
+from .forms import DecisionForm, StaffPrivacyRequestForm
 from .models import PrivacyRequest, PrivacyRequestChannel, PrivacyRequestKind, PrivacyRequestStatus, RetentionRule
-from .privacy import (
+from .retention import retention_apply, retention_rule_update
+from .services import (
     privacy_request_create,
     privacy_request_decide,
     privacy_request_get_for_user,
     privacy_request_retry,
     privacy_requests_for_user,
 )
-from .privacy_forms import DecisionForm, StaffPrivacyRequestForm
-from .retention import retention_apply, retention_rule_update
 
 
 @admin.register(PrivacyRequest)
@@ -38,7 +38,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 50
     actions = ["retry_failed"]
-    change_form_template = "consent/privacy/admin_change_form.html"
+    change_form_template = "privacy/admin_change_form.html"
     fields = (
         "patient",
         ("kind", "status", "channel"),
@@ -89,7 +89,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
             path(
                 "<path:object_id>/decide/",
                 self.admin_site.admin_view(self.decide_view),
-                name="consent_privacyrequest_decide",
+                name="privacy_privacyrequest_decide",
             ),
         ]
         return own + super().get_urls()
@@ -99,7 +99,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
         links = []
         if request.user.is_superuser:
             if item.kind == PrivacyRequestKind.ERASURE and item.status == PrivacyRequestStatus.REQUESTED:
-                links.append((reverse("admin:consent_privacyrequest_decide", args=[item.pk]), _("Approve or reject")))
+                links.append((reverse("admin:privacy_privacyrequest_decide", args=[item.pk]), _("Approve or reject")))
             if (
                 item.kind == PrivacyRequestKind.EXPORT
                 and item.status == PrivacyRequestStatus.DONE
@@ -128,14 +128,14 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
                 form_errors_from_service(form, exc)
             else:
                 messages.success(request, _("Request #%(id)s recorded.") % {"id": created.pk})
-                return redirect("admin:consent_privacyrequest_change", created.pk)
+                return redirect("admin:privacy_privacyrequest_change", created.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": _("Record a privacy request"),
             "form": form,
         }
-        return TemplateResponse(request, "consent/privacy/admin_add.html", context)
+        return TemplateResponse(request, "privacy/admin_add.html", context)
 
     def decide_view(self, request, object_id):
         item = privacy_request_get_for_user(user=request.user, pk=object_id)
@@ -154,7 +154,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
                 form_errors_from_service(form, exc)
             else:
                 messages.success(request, _("Decision recorded for request #%(id)s.") % {"id": item.pk})
-                return redirect("admin:consent_privacyrequest_change", item.pk)
+                return redirect("admin:privacy_privacyrequest_change", item.pk)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -162,7 +162,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
             "original": item,
             "form": form,
         }
-        return TemplateResponse(request, "consent/privacy/admin_decide.html", context)
+        return TemplateResponse(request, "privacy/admin_decide.html", context)
 
     @admin.action(description=gettext_lazy("Run the selected failed requests again"))
     def retry_failed(self, request, queryset):

@@ -13,21 +13,24 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import formats, timezone, translation
 
 from audit.chain import verify_all
-from consent import privacy, tasks
-from consent.files import private_file_path
-from consent.models import Consent, ConsentLedgerEntry, PrivacyRequest, Purpose
-from consent.privacy import (
+from consent.models import Consent, ConsentLedgerEntry, Purpose
+from consent.services import consent_sign, consent_withdraw
+from core.files import private_file_path
+from notifications.models import Notification, OutboxItem
+from notifications.services import outbox_deliver, outbox_message_enqueue
+from patients.models import AccessLog, ClinicalNote, Patient, PatientContact, PatientIdentifier
+from patients.services import access_log_record, clinical_note_create, patient_identifier_add, patient_update
+from privacy import export as privacy_export_module
+from privacy import services as privacy
+from privacy import tasks
+from privacy.models import PrivacyRequest
+from privacy.services import (
     privacy_erase,
     privacy_erasure_request,
     privacy_export_request,
     privacy_request_create,
     privacy_request_decide,
 )
-from consent.services import consent_sign, consent_withdraw
-from notifications.models import Notification, OutboxItem
-from notifications.services import outbox_deliver, outbox_message_enqueue
-from patients.models import AccessLog, ClinicalNote, Patient, PatientContact, PatientIdentifier
-from patients.services import access_log_record, clinical_note_create, patient_identifier_add, patient_update
 
 from ..factories import FACT_FACTORIES
 
@@ -170,7 +173,7 @@ def test_export_holds_everything_on_the_patient_and_nothing_on_anyone_else(rich_
 def test_build_is_logged_and_the_patient_is_emailed_without_phi(rich_paul, patient_paul):
     request = _export(rich_paul, patient_paul)
     log = AccessLog.objects.get(resource="export")
-    assert (log.patient, log.channel, log.actor, log.actor_label) == (rich_paul, "task", None, "system")
+    assert (log.patient, log.channel, log.actor, log.actor_label) == (rich_paul, "task", None, "system: data export")
     email = OutboxItem.objects.get(topic="privacy.export.ready", kind="message")
     assert (email.channel, email.to_address, email.patient_id) == ("email", "paul@example.org", rich_paul.pk)
     body = json.dumps(email.payload, ensure_ascii=False)
@@ -207,7 +210,7 @@ def test_a_failed_build_is_recorded_and_leaves_no_file(paul, patient_paul, admin
     folder = private_file_path("privacy-exports")
     before = set(folder.glob("*")) if folder.exists() else set()
     request = privacy_export_request(actor=patient_paul, patient=paul, channel="portal")
-    with mock.patch.object(privacy.export, "export_pdf", side_effect=OSError("disk full")):
+    with mock.patch.object(privacy_export_module, "export_pdf", side_effect=OSError("disk full")):
         assert _build(request) is False
     request.refresh_from_db()
     assert (request.status, request.error, request.json_path) == ("failed", "OSError", "")
@@ -388,7 +391,7 @@ def test_a_patient_cannot_ask_for_another_patient(paul, petra, patient_petra, ca
 def test_an_erasure_request_tells_the_administrators(paul, patient_paul, admin_ada):
     request = privacy_erasure_request(actor=patient_paul, patient=paul, channel="portal", reason="Moving abroad")
     note = OutboxItem.objects.get(topic="staff.notification", channel="in_app", recipient_user=admin_ada)
-    assert note.payload["link"] == f"/admin/consent/privacyrequest/{request.pk}/change/"
+    assert note.payload["link"] == f"/admin/privacy/privacyrequest/{request.pk}/change/"
     assert "Paul" not in json.dumps(note.payload) and "MRN-PAUL" not in json.dumps(note.payload)
 
 
@@ -430,12 +433,12 @@ def test_admin_decide_page_is_for_administrators_only(
     client, paul, patient_paul, admin_ada, care_manager_alice, care_manager_bob, django_capture_on_commit_callbacks
 ):
     erasure = privacy_erasure_request(actor=patient_paul, patient=paul, channel="portal")
-    url = f"/admin/consent/privacyrequest/{erasure.pk}/decide/"
+    url = f"/admin/privacy/privacyrequest/{erasure.pk}/decide/"
     client.force_login(care_manager_bob)  # does not see Paul
     assert client.post(url, {"decision": "approve"}).status_code == 404
-    assert client.get(f"/admin/consent/privacyrequest/{erasure.pk}/change/").status_code == 404
+    assert client.get(f"/admin/privacy/privacyrequest/{erasure.pk}/change/").status_code == 404
     client.force_login(care_manager_alice)  # sees Paul's request, may not decide
-    assert client.get(f"/admin/consent/privacyrequest/{erasure.pk}/change/").status_code == 200
+    assert client.get(f"/admin/privacy/privacyrequest/{erasure.pk}/change/").status_code == 200
     assert client.post(url, {"decision": "approve"}).status_code == 403
     client.force_login(patient_paul)
     assert client.post(url, {"decision": "approve"}).status_code == 302  # to the staff sign-in
@@ -443,7 +446,7 @@ def test_admin_decide_page_is_for_administrators_only(
     assert erasure.status == "requested"
 
     client.force_login(admin_ada)
-    assert url in client.get(f"/admin/consent/privacyrequest/{erasure.pk}/change/").content.decode()
+    assert url in client.get(f"/admin/privacy/privacyrequest/{erasure.pk}/change/").content.decode()
     response = client.post(url, {"decision": "reject", "decision_note": ""})
     assert response.status_code == 200 and "decision_note" in response.context["form"].errors
     response = client.post(url, {"decision": "maybe"})
@@ -463,18 +466,18 @@ def test_admin_decide_page_is_for_administrators_only(
 
 def test_staff_record_a_request_for_a_patient_they_see(client, paul, petra, front_desk_fay, care_manager_alice):
     client.force_login(front_desk_fay)
-    response = client.post("/admin/consent/privacyrequest/add/", {"mrn": "MRN-PAUL", "kind": "erasure", "reason": "Letter"})
+    response = client.post("/admin/privacy/privacyrequest/add/", {"mrn": "MRN-PAUL", "kind": "erasure", "reason": "Letter"})
     assert response.status_code == 302
     request = PrivacyRequest.objects.get()
     assert (request.patient, request.channel, request.requested_by) == (paul, "admin", front_desk_fay)
-    response = client.post("/admin/consent/privacyrequest/add/", {"mrn": "MRN-PAUL", "kind": "erasure"})
+    response = client.post("/admin/privacy/privacyrequest/add/", {"mrn": "MRN-PAUL", "kind": "erasure"})
     assert "kind" in response.context["form"].errors  # the open one
-    response = client.post("/admin/consent/privacyrequest/add/", {"mrn": "MRN-NOBODY", "kind": "export"})
+    response = client.post("/admin/privacy/privacyrequest/add/", {"mrn": "MRN-NOBODY", "kind": "export"})
     assert "mrn" in response.context["form"].errors
     client.force_login(care_manager_alice)  # Petra is not on her care team
-    response = client.post("/admin/consent/privacyrequest/add/", {"mrn": "MRN-PETRA", "kind": "export"})
+    response = client.post("/admin/privacy/privacyrequest/add/", {"mrn": "MRN-PETRA", "kind": "export"})
     assert "mrn" in response.context["form"].errors
-    response = client.post("/admin/consent/privacyrequest/add/", {"mrn": "MRN-PAUL", "kind": "everything"})
+    response = client.post("/admin/privacy/privacyrequest/add/", {"mrn": "MRN-PAUL", "kind": "everything"})
     assert "kind" in response.context["form"].errors
     assert PrivacyRequest.objects.count() == 1
 
@@ -485,22 +488,22 @@ def test_admin_changelist_is_scoped_and_its_queries_do_not_grow(
     privacy_erasure_request(actor=patient_paul, patient=paul, channel="portal")
     privacy_erasure_request(actor=patient_petra, patient=petra, channel="portal")
     client.force_login(care_manager_alice)
-    rows = client.get("/admin/consent/privacyrequest/").context["cl"].result_list
+    rows = client.get("/admin/privacy/privacyrequest/").context["cl"].result_list
     assert [r.patient for r in rows] == [paul]
     client.force_login(outreach_olga)
-    assert client.get("/admin/consent/privacyrequest/").status_code == 403
+    assert client.get("/admin/privacy/privacyrequest/").status_code == 403
 
     client.force_login(admin_ada)
-    client.get("/admin/consent/privacyrequest/")  # warm the per-process caches (content types)
+    client.get("/admin/privacy/privacyrequest/")  # warm the per-process caches (content types)
     # The count with two rows (session, user, roles, the row count, one page of rows joined to
     # their patients, the admin's own queries) must stay the same with five.
     with CaptureQueriesContext(connection) as two_rows:
-        client.get("/admin/consent/privacyrequest/")
+        client.get("/admin/privacy/privacyrequest/")
     for _ in range(3):
         privacy_export_request(actor=admin_ada, patient=paul, channel="admin")
         PrivacyRequest.objects.filter(status="requested", kind="export").update(status="done")
     with django_assert_num_queries(len(two_rows)):
-        response = client.get("/admin/consent/privacyrequest/")
+        response = client.get("/admin/privacy/privacyrequest/")
     assert len(response.context["cl"].result_list) == 5
 
 
@@ -683,4 +686,4 @@ def test_a_worker_process_builds_the_export_and_emails_the_patient(paul, patient
     assert "/portal/privacy/" in body
     for phi in ("Lefèvre", "MRN-PAUL", request.download_token):
         assert phi not in body and phi not in message["Subject"]
-    assert worker.tasks_succeeded("consent.tasks.privacy_export_build") == 1
+    assert worker.tasks_succeeded("privacy.tasks.privacy_export_build") == 1

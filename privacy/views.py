@@ -16,15 +16,15 @@ from patients.models import AccessChannel
 from patients.selectors import patient_for_portal_user
 from patients.services import access_log_record
 
+from .forms import PrivacyRequestForm
 from .models import PrivacyRequestChannel, PrivacyRequestKind, PrivacyRequestStatus
-from .privacy import (
+from .services import (
     export_link_hours,
     privacy_export_file,
     privacy_export_get_for_download,
     privacy_request_create,
     privacy_requests_for_patient,
 )
-from .privacy_forms import PrivacyRequestForm
 
 
 @login_required
@@ -66,7 +66,7 @@ def privacy_home(request):
         )
     return render(
         request,
-        "consent/privacy/home.html",
+        "privacy/home.html",
         {"patient": patient, "form": form, "requests": requests, "link_hours": export_link_hours()},
     )
 
@@ -78,7 +78,7 @@ def privacy_export_download(request, token: str, fmt: str):
     export = privacy_export_get_for_download(user=request.user, token=token)
     found = privacy_export_file(request=export, fmt=fmt)
     if found is None:
-        response = render(request, "consent/privacy/expired.html", {"export": export}, status=410)
+        response = render(request, "privacy/expired.html", {"export": export}, status=410)
         add_never_cache_headers(response)
         return response
     path, filename, content_type = found

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import privacy_views
+from . import views as privacy_views
 
 app_name = "privacy"
 urlpatterns = [

@@ -22,13 +22,14 @@ from django.utils.translation import gettext as _
 
 from audit.chain import chain_purge_before
 from audit.models import ChainHead
+from consent.models import Consent, ConsentStatus
+from core.files import private_file_delete
 from notifications.models import Notification, OutboxItem, OutboxKind, OutboxStatus
 from notifications.services import outbox_event_emit
 from patients.models import AccessLog
 
-from .files import private_file_delete
-from .models import Consent, ConsentStatus, PrivacyRequest, PrivacyRequestKind, RetentionCategory, RetentionRule
-from .privacy import privacy_export_files_purge
+from .export import privacy_export_files_purge
+from .models import PrivacyRequest, PrivacyRequestKind, RetentionCategory, RetentionRule
 
 BATCH = 1000
 RETENTION_APPLIED = "retention.applied"

@@ -1,22 +1,16 @@
 """Privacy rights of patients (GDPR Art. 15, 17 and 20): requests, data exports and erasure.
 
 Writes are services named `privacy_*`; each runs in one transaction and names its actor. The
-portal, the admin, the API and the tasks call them. The permission-aware reads they need are in
-`reads` (`privacy_requests_for_user`, `privacy_export_get_for_download`, ...).
+portal, the admin, the API and the tasks call them. The permission-aware reads are in
+`privacy.selectors`.
 
 - `requests`: recording, deciding and retrying a request, the open work, telling the patient.
-- `export`: the registry of export sections, the JSON file and the PDF summary.
-- `erasure`: pseudonymization of the patient everywhere, the audit trail kept.
-- `reads`: the requests and exports a user may see.
+- `export`: the JSON file and the PDF summary built from every app's sections.
+- `erasure`: every app's share of the erasure, in one transaction, the audit trail kept.
+- `retention`: how long each kind of data is kept, applied daily.
 
-Other apps add to an export, and to an erasure, without consent importing them (nor them
-importing consent): an app may hold a module `privacy_export.py` with
-
-    EXPORT_SECTIONS = [{"key": "appointments", "title": _("Appointments"),
-                        "build": lambda patient: [...], "columns": [("start", _("Start")), ...]}]
-    def erase_patient(*, patient, actor): ...   # optional: what the generic scrub cannot do
-
-which is discovered once, like the admin's `admin.py` modules.
+Other apps hold their share of an export and of an erasure in a `privacy_share` module that
+registers with `core.privacy`; this app never imports them, and they never import it.
 """
 
 from .erasure import ERASED_GIVEN_NAME, ERASED_TEXT, PATIENT_ERASED, erasure_pseudonym, privacy_erase, privacy_erase_run
@@ -30,17 +24,9 @@ from .export import (
     export_json,
     export_link_hours,
     export_pdf,
-    export_section_register,
     export_sections,
     privacy_export_build,
     privacy_export_files_purge,
-)
-from .reads import (
-    privacy_export_file,
-    privacy_export_get_for_download,
-    privacy_request_get_for_user,
-    privacy_requests_for_patient,
-    privacy_requests_for_user,
 )
 from .requests import (
     PRIVACY_REQUEST_CREATED,
@@ -52,6 +38,13 @@ from .requests import (
     privacy_request_create,
     privacy_request_decide,
     privacy_request_retry,
+)
+from .selectors import (
+    privacy_export_file,
+    privacy_export_get_for_download,
+    privacy_request_get_for_user,
+    privacy_requests_for_patient,
+    privacy_requests_for_user,
 )
 
 __all__ = [
@@ -71,7 +64,6 @@ __all__ = [
     "export_json",
     "export_link_hours",
     "export_pdf",
-    "export_section_register",
     "export_sections",
     "privacy_erase",
     "privacy_erase_run",

@@ -1,0 +1,112 @@
+"""Consents' share of a data export and of an erasure (see `core.privacy`).
+
+Export: every consent with how and when it was given or withdrawn, and the patient's rows of the
+consent ledger.
+
+Erasure: active consents are withdrawn (the ledger records it); typed signer names are replaced by
+the pseudonym; receipts and scans, which print the name, are deleted while their hashes stay in
+the ledger; the ledger keeps its rows unchanged (ids, hashes and staff labels; its hash chain must
+still verify).
+"""
+
+from django.utils.translation import gettext_lazy
+
+from core.privacy import (
+    ERASED_GIVEN_NAME,
+    ErasureContext,
+    ExportSection,
+    Identity,
+    PrivacyShare,
+    patient_rows_scrub,
+    share_register,
+)
+
+from .models import Consent, ConsentLedgerEntry, ConsentMethod, ConsentStatus, LedgerEvent, Purpose
+from .services import consent_withdraw
+
+
+def _section_consents(patient) -> list[dict]:
+    return [
+        {
+            "id": c.pk,
+            "purpose": c.purpose,
+            "status": c.status,
+            "version": c.version.version,
+            "language": c.language,
+            "method": c.method,
+            "signer_name": c.signer_name,
+            "signed_at": c.signed_at,
+            "ip_address": c.ip_address,
+            "text_sha256": c.text_sha256,
+            "receipt_sha256": c.receipt_sha256,
+            "expires_at": c.expires_at,
+            "withdrawn_at": c.withdrawn_at,
+            "withdrawal_reason": c.withdrawal_reason,
+        }
+        for c in Consent.objects.filter(patient=patient).select_related("version").order_by("signed_at", "id")
+    ]
+
+
+def _section_ledger(patient) -> list[dict]:
+    fields = ("chain_seq", "at", "consent_id", "purpose", "event", "actor_label", "text_sha256", "receipt_sha256", "detail")
+    return list(ConsentLedgerEntry.objects.filter(patient=patient).order_by("chain_seq").values(*fields))
+
+
+SECTIONS = (
+    ExportSection(
+        "consents",
+        gettext_lazy("Consents"),
+        _section_consents,
+        (
+            ("purpose", gettext_lazy("Purpose"), dict(Purpose.choices)),
+            ("status", gettext_lazy("Status"), dict(ConsentStatus.choices)),
+            ("method", gettext_lazy("How it was given"), dict(ConsentMethod.choices)),
+            ("signer_name", gettext_lazy("Signed by")),
+            ("signed_at", gettext_lazy("Signed at")),
+            ("withdrawn_at", gettext_lazy("Withdrawn at")),
+        ),
+        order=40,
+    ),
+    ExportSection(
+        "consent_ledger",
+        gettext_lazy("Consent ledger"),
+        _section_ledger,
+        (
+            ("at", gettext_lazy("When")),
+            ("purpose", gettext_lazy("Purpose"), dict(Purpose.choices)),
+            ("event", gettext_lazy("Event"), dict(LedgerEvent.choices)),
+            ("actor_label", gettext_lazy("By")),
+        ),
+        order=41,
+    ),
+)
+
+
+def _identity(patient) -> Identity:
+    """The names typed as signatures, in every version."""
+    return Identity().add(
+        distinctive=[
+            *Consent.history.filter(patient_id=patient.pk).values_list("signer_name", flat=True),
+            *Consent.objects.filter(patient=patient).values_list("signer_name", flat=True),
+        ]
+    )
+
+
+def _erase(ctx: ErasureContext) -> None:
+    patient = ctx.patient
+    for consent in Consent.objects.filter(patient=patient, status=ConsentStatus.ACTIVE):
+        consent_withdraw(actor=ctx.actor, consent=consent, reason=ctx.reason)
+    for qs in (Consent.objects.filter(patient=patient), Consent.history.filter(patient_id=patient.pk)):
+        for receipt, scan in qs.values_list("receipt_path", "scanned_document"):
+            ctx.files += [p for p in (receipt, scan) if p]
+        qs.update(
+            signer_name=f"{ERASED_GIVEN_NAME} {ctx.pseudonym}",
+            receipt_path="",
+            scanned_document="",
+            ip_address=None,
+            user_agent="",
+        )
+    patient_rows_scrub("consent", ctx)
+
+
+share_register(PrivacyShare(app_label="consent", export_sections=SECTIONS, identity=_identity, erase=_erase, erase_order=10))
