@@ -20,6 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.roles import Role
 from audit.chain import verification_latest, verification_run
 from audit.models import ChainVerification
+from patients.access import access_resource_label
 from patients.models import AccessChannel, AccessLog, Patient
 
 from .models import ConsentLedgerEntry, LedgerEvent, Purpose
@@ -32,24 +33,6 @@ TOP_ACTORS = 20
 KIND_READ = "read"
 KIND_CONSENT = "consent"
 
-# What an access-log row says was read. Unknown values (a resource added later) show as stored.
-READ_RESOURCE_LABELS = {
-    "record": _("Record: identity and contact details"),
-    "history": _("Change history of the record"),
-    "notes": _("Clinical notes"),
-    "care_team": _("Care team"),
-    "encounters": _("Visits and hospital stays"),
-    "conditions": _("Conditions"),
-    "observations": _("Measurements and test results"),
-    "medication-requests": _("Medications"),
-    "allergies": _("Allergies and intolerances"),
-    "procedures": _("Procedures"),
-    "immunizations": _("Immunizations"),
-    "export": _("Data download"),
-    "appointment": _("Appointment"),
-    "appointment_history": _("Change history of an appointment"),
-    "visit_summary": _("Visit summary: conditions, vital signs, intake answers"),
-}
 
 ROLE_LABELS = {
     Role.ADMINISTRATOR: _("Administrator"),
@@ -72,7 +55,7 @@ EVENT_KIND_CHOICES = [
 
 
 def resource_label(resource: str) -> str:
-    return str(READ_RESOURCE_LABELS.get(resource, resource))
+    return access_resource_label(resource)
 
 
 # --- the audit report (administrators) ---------------------------------------------------------

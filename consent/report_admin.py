@@ -31,13 +31,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from audit.chain import verification_problems
 from core.time import time_zone_of
+from patients.access import ACCESS_RESOURCE_LABELS
 from patients.models import AccessChannel
 
 from .models import LedgerEvent, Purpose
 from .report import (
     EVENT_KIND_CHOICES,
     KIND_READ,
-    READ_RESOURCE_LABELS,
     REPORT_DEFAULT_DAYS,
     REPORT_MAX_DAYS,
     TOP_ACTORS,
@@ -88,7 +88,7 @@ class AuditReportForm(forms.Form):
         required=False,
         choices=[
             ("", _("Any")),
-            (_("Resource read"), list(READ_RESOURCE_LABELS.items())),
+            (_("Resource read"), list(ACCESS_RESOURCE_LABELS.items())),
             (_("Consent purpose"), Purpose.choices),
         ],
     )

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from . import selectors, services
+from .access import ACCESS_RESOURCE_LABELS, access_resource_label
 from .models import (
     AccessChannel,
     AccessLog,
@@ -325,9 +326,7 @@ class ClinicalNoteAdmin(SimpleHistoryAdmin):
     show_full_result_count = False
 
     def get_queryset(self, request):
-        if not user_may_view_clinical(request.user):
-            return ClinicalNote.objects.none()
-        return ClinicalNote.objects.filter(patient__in=Subquery(selectors.patients_for_user(user=request.user).values("pk")))
+        return selectors.clinical_notes_for_user(user=request.user)
 
     def has_module_permission(self, request):
         return user_may_view_clinical(request.user)
@@ -368,12 +367,25 @@ class ClinicalNoteAdmin(SimpleHistoryAdmin):
             messages.success(request, _("%(n)d note(s) marked reviewed.") % {"n": done})
 
 
+class AccessResourceFilter(admin.SimpleListFilter):
+    title = _("what was read")
+    parameter_name = "resource"
+
+    def lookups(self, request, model_admin):
+        return [(code, label) for code, label in ACCESS_RESOURCE_LABELS.items()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(resource=self.value()) if self.value() else queryset
+
+
 @admin.register(AccessLog)
 class AccessLogAdmin(admin.ModelAdmin):
-    """Read-only for administrators: the log is evidence, not data to edit."""
+    """Read-only for administrators: the log is evidence, not data to edit. Resources read are
+    named in words (`patients.access`), patients by their record."""
 
-    list_display = ("created_at", "actor_label", "patient_id", "action", "resource", "channel", "ip_address")
-    list_filter = ("channel", "action", "resource", ("created_at", admin.DateFieldListFilter))
+    list_display = ("created_at", "actor_label", "patient", "action", "resource_read", "channel", "ip_address")
+    list_select_related = ("patient",)
+    list_filter = ("channel", "action", AccessResourceFilter, ("created_at", admin.DateFieldListFilter))
     search_fields = ("=actor_label", "=patient__mrn")
     date_hierarchy = "created_at"
     show_full_result_count = False
@@ -383,6 +395,10 @@ class AccessLogAdmin(admin.ModelAdmin):
 
     def has_view_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser
+
+    @admin.display(description=_("what was read"), ordering="resource")
+    def resource_read(self, obj):
+        return access_resource_label(obj.resource)
 
     def has_add_permission(self, request):
         return False

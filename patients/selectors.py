@@ -2,8 +2,10 @@
 
 import datetime as dt
 
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Subquery
 from django.http import Http404
+
+from core.ids import id_or_404
 
 from .models import (
     AllergyIntolerance,
@@ -142,3 +144,30 @@ def notes_to_review_for_user(*, user) -> QuerySet[ClinicalNote]:
         patient__care_team__role="care_manager",
         patient__care_team__period_end__isnull=True,
     ).select_related("patient", "author")
+
+
+def clinical_notes_for_user(*, user) -> QuerySet[ClinicalNote]:
+    """The notes of every patient whose clinical data the user may read (the notes admin)."""
+    if not user_may_view_clinical(user):
+        return ClinicalNote.objects.none()
+    return ClinicalNote.objects.filter(patient__in=Subquery(patients_for_user(user=user).values("pk")))
+
+
+def clinical_note_get_for_user(*, user, pk) -> ClinicalNote:
+    """One note of a patient whose clinical data the user may read, or 404."""
+    try:
+        return clinical_notes_for_user(user=user).select_related("patient").get(pk=id_or_404(pk, message="No such note."))
+    except ClinicalNote.DoesNotExist:
+        raise Http404("No such note.") from None
+
+
+def care_team_member_get_for_user(*, user, pk) -> CareTeamMember:
+    """One care-team membership of a patient the user may open, or 404."""
+    try:
+        return (
+            CareTeamMember.objects.select_related("patient", "user")
+            .filter(patient__in=Subquery(patients_for_user(user=user).values("pk")))
+            .get(pk=id_or_404(pk, message="No such care-team member."))
+        )
+    except CareTeamMember.DoesNotExist:
+        raise Http404("No such care-team member.") from None

@@ -14,6 +14,7 @@ from core.records import actor_label, save_validated
 from notifications.services import outbox_event_emit, staff_notify
 
 from . import events
+from .access import ACCESS_RESOURCE_LABELS
 from .models import AccessChannel, AccessLog, CareTeamMember, ClinicalNote, Encounter, Patient, PatientIdentifier
 from .permissions import (
     CARE_TEAM_OBJECT_PERMISSIONS,
@@ -211,6 +212,8 @@ def _access_log_row(
     *, actor, patient: Patient, resource: str, channel: AccessChannel | str, request, action: str, now=None
 ) -> AccessLog:
     """The unsaved row both writers append: a page that logs several patients gives them one time."""
+    if resource not in ACCESS_RESOURCE_LABELS:
+        raise ValueError(f"Access-log resource {resource!r} has no label in patients.access.")
     return AccessLog(
         created_at=now or timezone.now(),
         actor=actor if getattr(actor, "pk", None) else None,

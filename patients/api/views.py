@@ -1,6 +1,5 @@
 """REST endpoints: validate, fetch through selectors (access checked), call services."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
@@ -9,7 +8,7 @@ from rest_framework.views import APIView
 
 from .. import selectors, services
 from ..models import AccessChannel, CareTeamMember, ClinicalNote
-from ..permissions import user_may_open_patients, user_may_view_clinical
+from ..permissions import user_may_open_patients
 from .filters import PatientFilter, clinical_fact_filter
 from .serializers import (
     CLINICAL_SERIALIZERS,
@@ -119,8 +118,7 @@ class CareTeamMemberEndApi(APIView):
 
     @extend_schema(request=CareTeamMemberEndSerializer, responses=CareTeamMemberSerializer)
     def post(self, request, member_id: int):
-        member = get_object_or_404(CareTeamMember.objects.select_related("patient", "user"), pk=member_id)
-        selectors.patient_get_for_user(user=request.user, pk=member.patient_id)
+        member = selectors.care_team_member_get_for_user(user=request.user, pk=member_id)
         serializer = CareTeamMemberEndSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         member = services.care_team_member_end(actor=request.user, member=member, **serializer.validated_data)
@@ -153,10 +151,7 @@ class NoteReviewApi(APIView):
 
     @extend_schema(request=None, responses=ClinicalNoteSerializer)
     def post(self, request, note_id: int):
-        note = get_object_or_404(ClinicalNote, pk=note_id)
-        if not user_may_view_clinical(request.user):
-            raise NotFound
-        selectors.patient_clinical_get_for_user(user=request.user, pk=note.patient_id)
+        note = selectors.clinical_note_get_for_user(user=request.user, pk=note_id)
         note = services.clinical_note_review(actor=request.user, note=note)
         return Response(ClinicalNoteSerializer(note).data)
 
