@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.PreferredLanguageMiddleware",
     "accounts.middleware.StaffMfaRequiredMiddleware",
+    "config.middleware.UserTimeZoneMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
