@@ -1,32 +1,47 @@
-from django.conf import settings
+from urllib.parse import urlencode
+
+from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from .mfa import MfaOwed, staff_mfa_owed
+
+MFA_VERIFY_MESSAGE = _(
+    "Staff pages need the second factor in every session: enter a code from your authenticator app to continue."
+)
 
 
 class StaffMfaRequiredMiddleware:
-    """Staff who have not enrolled a TOTP authenticator are sent to enrol before anything else.
+    """Staff sessions pass the second factor before any staff page (on in production,
+    SALUS_MFA_REQUIRED_FOR_STAFF).
 
-    On in production (SALUS_MFA_REQUIRED_FOR_STAFF). Allauth's own pages, sign-out and static
-    files stay reachable so that enrolment can happen.
+    Staff without a TOTP authenticator are sent to enrol; allauth's pages stay open to them for
+    that. Staff with one whose session has not passed it (however the session was opened) are sent
+    to allauth's code step, which records the pass in the session and brings them back; until then
+    only that step, sign-in and sign-out are open — not the account pages, where a password alone
+    could remove the authenticator. Static files, the language switch and the health check are
+    always open. The API is held to the same rule by its session authentication (config.api),
+    which alone knows whether a call came with a session or with a token.
     """
 
-    allowed_prefixes = ("/accounts/", "/static/", "/i18n/", "/health/")
+    always_open = ("/static/", "/i18n/", "/health/", "/api/")
+    open_to_enrol = "/accounts/"
+    open_to_verify = ("mfa_reauthenticate", "account_login", "account_logout")
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if (
-            settings.SALUS_MFA_REQUIRED_FOR_STAFF
-            and request.user.is_authenticated
-            and request.user.is_staff
-            and not request.path.startswith(self.allowed_prefixes)
-            and not request.path.startswith("/api/")
-        ):
-            from allauth.mfa.models import Authenticator
-
-            if not Authenticator.objects.filter(user=request.user, type=Authenticator.Type.TOTP).exists():
+        path = request.path
+        if not path.startswith(self.always_open):
+            owed = staff_mfa_owed(request=request, user=request.user)
+            if owed is MfaOwed.ENROL and not path.startswith(self.open_to_enrol):
                 return redirect(reverse("mfa_activate_totp"))
+            if owed is MfaOwed.VERIFY and path not in {reverse(name) for name in self.open_to_verify}:
+                messages.info(request, MFA_VERIFY_MESSAGE)
+                # Only the path comes back: query strings (a search for a patient's name) stay out.
+                return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': path}, safe='/')}")
         return self.get_response(request)
 
 

@@ -71,6 +71,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "accounts.middleware.PreferredLanguageMiddleware",
     "accounts.middleware.StaffMfaRequiredMiddleware",
+    "config.middleware.UserTimeZoneMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
 ]
 
@@ -184,14 +185,20 @@ ACCOUNT_EMAIL_VERIFICATION = env("ACCOUNT_EMAIL_VERIFICATION", default="optional
 ACCOUNT_ADAPTER = "accounts.adapters.SalusAccountAdapter"
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_SESSION_REMEMBER = False
-# allauth's own limits (login failures per IP and per account, password resets, ...).
+# allauth's limits: these two are set here; allauth's defaults stay for the others (sign-in
+# attempts "login" 30/m/ip, re-authentication 10/m/user, password reset from the emailed key
+# 20/m/ip, signup 20/m/ip although it is closed). "login_failed" also limits the TOTP step, per
+# account. Tests switch limits off (config/settings/test.py) and on again where they test them.
 ACCOUNT_RATE_LIMITS = {
     "login_failed": "10/m/ip,5/5m/key",
     "reset_password": "20/m/ip,5/m/key",
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = "Salus"
-# Staff must enrol a TOTP authenticator before they can work (forced on in production).
+# MFA_TRUST_ENABLED stays off (allauth's default): a "trusted browser" skips the code step without
+# recording it, and the session rule below would then refuse that staff session.
+# Staff must enrol a TOTP authenticator, and pass it in each session, before they can work
+# (forced on in production; accounts.mfa).
 SALUS_MFA_REQUIRED_FOR_STAFF = env.bool("SALUS_MFA_REQUIRED_FOR_STAFF", default=False)
 
 GUARDIAN_RAISE_403 = False
@@ -230,7 +237,8 @@ SALUS_OUTBOX_CLAIM_SECONDS = env.int("SALUS_OUTBOX_CLAIM_SECONDS", default=300)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        # Django's session authentication, plus the staff second-factor rule of the staff pages.
+        "config.api.StaffMfaSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],

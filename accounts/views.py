@@ -1,0 +1,44 @@
+"""The admin's sign-in address, which signs no one in.
+
+Staff sign in through allauth (its rate limits, the TOTP step). Django's own admin login form
+would check a password and open a session with neither, so `admin.site.login` is replaced by
+this view (config/urls.py): whatever the method, it only sends people on.
+"""
+
+from urllib.parse import urlencode, urlsplit
+
+from django.contrib import admin
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
+
+
+def _admin_next(request) -> str:
+    """Where to go once signed in: an admin path from `next`, its query string dropped (it may
+    carry a search term or a token); anything else — another site, another part of the site,
+    this very address — becomes the admin index."""
+    index = reverse("admin:index")
+    candidate = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(candidate, allowed_hosts=None):
+        return index
+    parts = urlsplit(candidate)
+    if parts.scheme or parts.netloc or not parts.path.startswith(index):
+        return index
+    if parts.path in (reverse("admin:login"), reverse("admin:logout")):
+        return index
+    return parts.path
+
+
+@never_cache
+def admin_login(request, extra_context=None):
+    """Anonymous: to allauth's sign-in. Staff: to the admin. Anyone else (a patient): a page saying
+    this is not a staff account, with a way to sign out. Posted credentials are never read."""
+    next_path = _admin_next(request)
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('account_login')}?{urlencode({'next': next_path}, safe='/')}")
+    if admin.site.has_permission(request):
+        return redirect(next_path)
+    sign_in_again = f"{reverse('account_login')}?{urlencode({'next': next_path}, safe='/')}"
+    return TemplateResponse(request, "account/staff_only.html", {"sign_in_again": sign_in_again}, status=403)
