@@ -3,7 +3,10 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+
+from core.time import time_zone_of
 
 from .mfa import MfaOwed, staff_mfa_owed
 
@@ -66,3 +69,21 @@ class PreferredLanguageMiddleware:
                 translation.activate(language)
                 request.LANGUAGE_CODE = language
         return self.get_response(request)
+
+
+class UserTimeZoneMiddleware:
+    """Every page shows times, and reads the times typed into its forms, in the signed-in person's
+    time zone: a patient's is the one on their record (what "My details" sets), staff's the one on
+    their account; the site's when neither names a valid zone. The zone is undone after the
+    response, so that the next request on this thread starts from the site's."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = request.user
+        if not user.is_authenticated:
+            return self.get_response(request)
+        patient = getattr(user, "patient", None)
+        with timezone.override(time_zone_of(patient if patient is not None else user)):
+            return self.get_response(request)
