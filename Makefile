@@ -48,6 +48,10 @@ demo: venv
 	  $(PY) manage.py runserver $(HOST):$(PORT) & \
 	  wait'
 
+# mypy checks the service layer of every app, a module or a package, wherever it is (new apps
+# and packages are picked up as they appear).
+MYPY_FILES = $(wildcard $(foreach layer,services selectors permissions,*/$(layer).py */$(layer)/*.py */$(layer)/*/*.py))
+
 ## make test: lint, checks, layering, the unit tier on SQLite, then the integration tier.
 test: venv-dev lint unit integration
 
@@ -58,6 +62,7 @@ lint: venv-dev
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py check --fail-level WARNING
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy $(MYPY_FILES)
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 unit: venv-dev
