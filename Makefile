@@ -26,9 +26,10 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 venv: $(VENV)/.installed
 venv-dev: $(VENV)/.installed-dev
 
-## make lock: re-compile both pin files after editing a .in file; pins already in the .txt files
-## stay where they are unless the .in files ask otherwise (pip-compile --upgrade-package NAME moves one).
-PIP_COMPILE := $(VENV)/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe --no-emit-index-url --no-emit-find-links
+## make lock: re-compile both pin files after editing a .in file. Pins already in the .txt files
+## stay where they are unless the .in files ask otherwise; `make lock UPGRADE=name` moves one package.
+PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe --no-emit-index-url \
+  --no-emit-find-links $(if $(UPGRADE),--upgrade-package $(UPGRADE))
 lock: venv
 	$(PY) -m pip install --quiet pip-tools
 	$(PIP_COMPILE) -o requirements.txt requirements.in
