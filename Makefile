@@ -9,15 +9,31 @@ PORT ?= 8000
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
 
-.PHONY: demo test venv lint unit integration browser bench clean
+.PHONY: demo test venv venv-dev lock lint unit integration browser bench clean
 
+# requirements.txt: what production runs (and `make demo`); requirements-dev.txt: the same pins
+# plus tests, lint and types. Both are compiled from the .in files (README, "Dependencies").
 $(VENV)/.installed: requirements.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
+	$(PY) -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
+venv-dev: $(VENV)/.installed-dev
+
+## make lock: re-compile both pin files after editing a .in file. Pins already in the .txt files
+## stay where they are unless the .in files ask otherwise; `make lock UPGRADE=name` moves one package.
+PIP_COMPILE = $(VENV)/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe --no-emit-index-url \
+  --no-emit-find-links $(if $(UPGRADE),--upgrade-package $(UPGRADE))
+lock: venv
+	$(PY) -m pip install --quiet pip-tools
+	$(PIP_COMPILE) -o requirements.txt requirements.in
+	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 
 ## make demo: web + Celery worker + beat on SQLite and a file-system broker, with demo data.
 demo: venv
@@ -33,22 +49,27 @@ demo: venv
 	  $(PY) manage.py runserver $(HOST):$(PORT) & \
 	  wait'
 
-## make test: lint, checks, layering, the unit tier on SQLite, then the integration tier.
-test: venv lint unit integration
+# mypy checks the service layer of every app, a module or a package, wherever it is (new apps
+# and packages are picked up as they appear).
+MYPY_FILES = $(wildcard $(foreach layer,services selectors permissions,*/$(layer).py */$(layer)/*.py */$(layer)/*/*.py))
 
-lint:
+## make test: lint, checks, layering, the unit tier on SQLite, then the integration tier.
+test: venv-dev lint unit integration
+
+lint: venv-dev
 	@mkdir -p var  # makemigrations --check reads the (empty) default database's history
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py check --fail-level WARNING
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy $(MYPY_FILES)
 	DJANGO_SETTINGS_MODULE=config.settings.test $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
-unit:
+unit: venv-dev
 	env -u DATABASE_URL -u REDIS_URL $(PY) -m pytest -m "not integration" -q
 
-integration:
+integration: venv-dev
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(PY) -m pytest -m integration -q -p tests.integration_gate
 
 ## make bench: the scale harness on PostgreSQL database salus_bench, and concurrent booking on

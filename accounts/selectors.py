@@ -1,7 +1,16 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from .roles import Role
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def user_roles(*, user) -> frozenset[Role]:
+    from .models import User
+
+
+def user_roles(*, user: User | AnonymousUser) -> frozenset[Role]:
     """The roles a user holds, cached on the user object for the request."""
     if not user.is_authenticated:
         return frozenset()
@@ -11,9 +20,9 @@ def user_roles(*, user) -> frozenset[Role]:
         cached = frozenset(r for r in Role if r.value in names)
         if user.is_superuser:
             cached = cached | {Role.ADMINISTRATOR}
-        user._salus_roles = cached
+        user._salus_roles = cached  # type: ignore[attr-defined]  # a per-request cache on the user object
     return cached
 
 
-def user_has_role(*, user, role: Role) -> bool:
+def user_has_role(*, user: User | AnonymousUser, role: Role) -> bool:
     return role in user_roles(user=user)

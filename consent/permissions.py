@@ -8,7 +8,10 @@
 - Consent templates and the ledger are for administrators.
 """
 
+from __future__ import annotations
+
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet, Subquery
 from django.http import Http404
@@ -23,36 +26,43 @@ from patients.selectors import patient_get_for_user, patients_for_user
 
 from .models import Consent, ConsentStatus, ConsentTemplateVersion, Purpose
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
 # Counts below this are shown as "fewer than", so that a rate never points at a handful of people.
 SMALL_COUNT_THRESHOLD = 5
 
 
-def _pk(value) -> int:
+def _pk(value: int | str) -> int:
     return id_or_404(value, message="No such consent.")
 
 
-def user_is_administrator(user) -> bool:
+def user_is_administrator(user: User | AnonymousUser) -> bool:
     return bool(user.is_authenticated and user.is_active and (user.is_superuser or Role.ADMINISTRATOR in user_roles(user=user)))
 
 
-def user_may_see_consents(user) -> bool:
+def user_may_see_consents(user: User | AnonymousUser) -> bool:
     """Whether the user's role opens individual patients' consents at all (staff side)."""
     return bool(user.is_authenticated and user.is_staff and user_may_open_patients(user))
 
 
-def user_may_see_consent_rates(user) -> bool:
+def user_may_see_consent_rates(user: User | AnonymousUser) -> bool:
     """Counts per purpose: administrators and outreach staff (who check consent before sending)."""
     return bool(user.is_authenticated and user.is_active and user.is_staff) and (
         user_is_administrator(user) or Role.OUTREACH in user_roles(user=user)
     )
 
 
-def user_may_open_patient(user, patient_id) -> bool:
+def user_may_open_patient(user: User | AnonymousUser, patient_id: int | str) -> bool:
     """Whether staff may open this patient (and therefore their consents)."""
     return user_may_see_consents(user) and patients_for_user(user=user).filter(pk=patient_id).exists()
 
 
-def consents_for_user(*, user) -> QuerySet[Consent]:
+def consents_for_user(*, user: User | AnonymousUser) -> QuerySet[Consent]:
     """The consents a staff member may see: those of the patients they may open."""
     if not user_may_see_consents(user):
         return Consent.objects.none()
@@ -62,7 +72,7 @@ def consents_for_user(*, user) -> QuerySet[Consent]:
     return qs.filter(patient__in=Subquery(patients_for_user(user=user).values("pk")))
 
 
-def consent_get_for_user(*, user, pk) -> Consent:
+def consent_get_for_user(*, user: User | AnonymousUser, pk: int | str) -> Consent:
     """One consent of a patient the staff member may open, or 404."""
     try:
         return consents_for_user(user=user).get(pk=_pk(pk))
@@ -70,7 +80,7 @@ def consent_get_for_user(*, user, pk) -> Consent:
         raise Http404("No such consent.") from None
 
 
-def consent_get_for_patient(*, patient: Patient, pk) -> Consent:
+def consent_get_for_patient(*, patient: Patient, pk: int | str) -> Consent:
     """One of the patient's own consents, or 404 (another patient's consent does not exist for them)."""
     try:
         return Consent.objects.select_related("version", "version__template").get(pk=_pk(pk), patient=patient)
@@ -78,14 +88,14 @@ def consent_get_for_patient(*, patient: Patient, pk) -> Consent:
         raise Http404("No such consent.") from None
 
 
-def patient_get_for_consents(*, user, pk) -> Patient:
+def patient_get_for_consents(*, user: User | AnonymousUser, pk: int | str) -> Patient:
     """A patient whose consents the staff member may see and record, or 404."""
     if not user_may_see_consents(user):
         raise Http404("No such patient.")
     return patient_get_for_user(user=user, pk=_pk(pk))
 
 
-def consent_receipt_get_for_user(*, user, pk) -> tuple[Consent, bool]:
+def consent_receipt_get_for_user(*, user: User | AnonymousUser, pk: int | str) -> tuple[Consent, bool]:
     """The consent whose receipt the user may download, and whether the reader is staff (to be
     access-logged). The patient themself, or staff who may open the patient; otherwise 404."""
     pk = _pk(pk)
@@ -106,7 +116,9 @@ def consent_display_status(consent: Consent, now: dt.datetime | None = None) -> 
     return consent.status
 
 
-def consent_offers_for_patient(*, patient: Patient, consents=None, on: dt.date | None = None) -> list[ConsentTemplateVersion]:
+def consent_offers_for_patient(
+    *, patient: Patient, consents: Iterable[Consent] | None = None, on: dt.date | None = None
+) -> list[ConsentTemplateVersion]:
     """The wordings the patient can still sign: the version in force of each template offered to
     patients, for purposes without an active consent. One query for the versions (plus one for
     the patient's consents unless the caller already holds them)."""
@@ -155,7 +167,7 @@ def consent_rates_by_purpose(*, now: dt.datetime | None = None) -> dict:
     now = now or timezone.now()
     in_force = Q(status=ConsentStatus.ACTIVE) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
     lapsed = Q(status=ConsentStatus.EXPIRED) | (Q(status=ConsentStatus.ACTIVE) & Q(expires_at__lte=now))
-    rows = {
+    rows: dict[str, Mapping] = {
         row["purpose"]: row
         for row in Consent.objects.order_by()
         .values("purpose")

@@ -1,11 +1,17 @@
 """The one question every other part of Salus asks: may we, for this patient and purpose, now?"""
 
+from __future__ import annotations
+
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from .models import Consent, ConsentTemplateVersion, Purpose
+
+if TYPE_CHECKING:
+    from patients.models import Patient
 
 
 def _valid_at(at: dt.datetime) -> Q:
@@ -17,7 +23,7 @@ def _valid_at(at: dt.datetime) -> Q:
     )
 
 
-def consent_is_active(patient, purpose: Purpose | str, at: dt.datetime | None = None) -> bool:
+def consent_is_active(patient: Patient, purpose: Purpose | str, at: dt.datetime | None = None) -> bool:
     """Whether `patient` has consented to `purpose` at `at` (default: now). Always asks the database:
     a withdrawal a moment ago counts."""
     at = at or timezone.now()
@@ -31,7 +37,7 @@ def consent_active_filter(purpose: Purpose | str, at: dt.datetime | None = None,
     return Exists(Consent.objects.filter(_valid_at(at), patient=OuterRef(patient_ref), purpose=Purpose(purpose)))
 
 
-def consents_for_patient(*, patient) -> QuerySet[Consent]:
+def consents_for_patient(*, patient: Patient) -> QuerySet[Consent]:
     return Consent.objects.filter(patient=patient).select_related("version", "version__template")
 
 
@@ -46,18 +52,18 @@ def consent_current_version(*, purpose: Purpose | str, on: dt.date | None = None
     )
 
 
-def _sha256_or_none(value: str) -> str | None:
+def _sha256_or_none(value: str | None) -> str | None:
     value = (value or "").strip().lower()
     return value if len(value) == 64 and all(c in "0123456789abcdef" for c in value) else None
 
 
-def consent_find_by_receipt_hash(*, sha256: str) -> Consent | None:
+def consent_find_by_receipt_hash(*, sha256: str | None) -> Consent | None:
     """The consent whose PDF receipt has this SHA-256: a receipt identifies one consent."""
     sha256 = _sha256_or_none(sha256)
     return Consent.objects.filter(receipt_sha256=sha256).select_related("version__template").first() if sha256 else None
 
 
-def consent_version_find_by_text_hash(*, sha256: str) -> tuple[ConsentTemplateVersion, str] | None:
+def consent_version_find_by_text_hash(*, sha256: str | None) -> tuple[ConsentTemplateVersion, str] | None:
     """The wording (version and language) whose text has this SHA-256. A text is signed by many
     patients, so this names a wording, never one person's consent."""
     sha256 = _sha256_or_none(sha256)

@@ -1,8 +1,11 @@
 """Every write to consents: sign, withdraw, expire, new template versions. The portal, the admin,
 the API and tasks call these."""
 
+from __future__ import annotations
+
 import datetime as dt
 import hashlib
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -30,6 +33,10 @@ from .models import (
 from .receipts import receipt_render, text_sha256
 from .selectors import consent_current_version
 
+if TYPE_CHECKING:
+    from accounts.models import User
+    from patients.models import Patient
+
 
 def _scan_suffix(content: bytes) -> str:
     if content.startswith(b"%PDF"):
@@ -37,8 +44,8 @@ def _scan_suffix(content: bytes) -> str:
     return ".png" if content.startswith(b"\x89PNG") else ".jpg"
 
 
-def _ledger(*, consent: Consent, event: LedgerEvent, actor, detail: str = "") -> ConsentLedgerEntry:
-    return chain_append(
+def _ledger(*, consent: Consent, event: LedgerEvent, actor: User | None, detail: str = "") -> ConsentLedgerEntry:
+    return chain_append(  # type: ignore[return-value]  # chain_append returns the record it is given
         ConsentLedgerEntry(
             consent=consent,
             patient_id=consent.patient_id,
@@ -55,10 +62,10 @@ def _ledger(*, consent: Consent, event: LedgerEvent, actor, detail: str = "") ->
 
 @transaction.atomic
 def consent_template_version_create(
-    *, actor, purpose: Purpose | str, effective_from: dt.date, titles: dict[str, str], texts: dict[str, str]
+    *, actor: User | None, purpose: Purpose | str, effective_from: dt.date, titles: dict[str, str], texts: dict[str, str]
 ) -> ConsentTemplateVersion:
     """Publish a new wording for a purpose (all three languages required). Versions are never edited."""
-    template, _ = ConsentTemplate.objects.get_or_create(purpose=Purpose(purpose))
+    template, _created = ConsentTemplate.objects.get_or_create(purpose=Purpose(purpose))
     template = ConsentTemplate.objects.select_for_update().get(pk=template.pk)
     missing = {
         f"text_{lang}": _("The text is required in every language.") for lang in LANGUAGES if not (texts.get(lang) or "").strip()
@@ -92,8 +99,8 @@ def consent_template_version_is_locked(version: ConsentTemplateVersion) -> bool:
 @transaction.atomic
 def consent_sign(
     *,
-    actor,
-    patient,
+    actor: User | None,
+    patient: Patient,
     purpose: Purpose | str,
     method: ConsentMethod | str,
     signer_name: str,
@@ -101,7 +108,7 @@ def consent_sign(
     version: ConsentTemplateVersion | None = None,
     ip_address: str | None = None,
     user_agent: str = "",
-    witness=None,
+    witness: User | None = None,
     scanned_document: bytes | None = None,
     expires_at: dt.datetime | None = None,
 ) -> Consent:
@@ -142,6 +149,7 @@ def consent_sign(
         errors["expires_at"] = _("The expiry must be in the future.")
     if errors:
         raise ValidationError(errors)
+    assert version is not None  # else an error above
     text = version.text_for(language)
     consent = Consent(
         patient=patient,
@@ -158,7 +166,7 @@ def consent_sign(
         text_sha256=text_sha256(text),
         expires_at=expires_at,
     )
-    consent._history_user = actor if getattr(actor, "pk", None) else None
+    consent._history_user = actor if getattr(actor, "pk", None) else None  # type: ignore[attr-defined]  # read by simple-history on save
     # The one-active-per-purpose rule is left to the database (IntegrityError below): no race window.
     consent.full_clean(exclude=["receipt_path", "receipt_sha256"], validate_constraints=False)
     try:
@@ -185,7 +193,7 @@ def consent_sign(
 
 
 @transaction.atomic
-def consent_withdraw(*, actor, consent: Consent, reason: str = "") -> Consent:
+def consent_withdraw(*, actor: User | None, consent: Consent, reason: str = "") -> Consent:
     """Withdraw a consent. From this commit on, `consent_is_active` answers no, everywhere."""
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.status != ConsentStatus.ACTIVE:
@@ -194,7 +202,7 @@ def consent_withdraw(*, actor, consent: Consent, reason: str = "") -> Consent:
     consent.withdrawn_at = timezone.now()
     consent.withdrawn_by = actor if getattr(actor, "pk", None) else None
     consent.withdrawal_reason = (reason or "").strip()[:500]
-    consent._history_user = consent.withdrawn_by
+    consent._history_user = consent.withdrawn_by  # type: ignore[attr-defined]  # read by simple-history on save
     consent.save()
     _ledger(consent=consent, event=LedgerEvent.WITHDRAWN, actor=actor, detail=consent.withdrawal_reason)
     outbox_event_emit(

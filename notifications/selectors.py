@@ -1,10 +1,16 @@
+from __future__ import annotations
+
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from .models import Notification, OutboxItem, OutboxStatus
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def outbox_due_ids(*, limit: int = 500) -> list[int]:
@@ -20,7 +26,7 @@ def outbox_due_ids(*, limit: int = 500) -> list[int]:
     )
 
 
-def notifications_for_user(*, user, unread_only: bool = False):
+def notifications_for_user(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:
     qs = Notification.objects.filter(user=user)
     if unread_only:
         qs = qs.filter(read_at__isnull=True)

@@ -1,8 +1,11 @@
 """Writes of the base layer: put events and messages in the outbox, deliver them once."""
 
+from __future__ import annotations
+
 import base64
 import logging
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -15,6 +18,9 @@ from core.tasks import publish_on_commit
 from .events import event_handlers_for
 from .models import Notification, OutboxChannel, OutboxItem, OutboxKind, OutboxStatus
 from .sms import SmsMessage, get_sms_backend
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +56,7 @@ def outbox_message_enqueue(
     channel: OutboxChannel | str,
     topic: str,
     to_address: str = "",
-    recipient_user=None,
+    recipient_user: User | None = None,
     patient_id: int | None = None,
     subject: str = "",
     text: str,
@@ -70,7 +76,7 @@ def outbox_message_enqueue(
         raise ValueError(f"A {channel.label} message needs an address.")
     if channel is OutboxChannel.IN_APP and recipient_user is None:
         raise ValueError("An in-app notification needs a recipient user.")
-    payload = {"subject": subject, "text": text, "html": html, "link": link}
+    payload: dict[str, object] = {"subject": subject, "text": text, "html": html, "link": link}
     if attachments:
         payload["attachments"] = [
             {"filename": name, "content_b64": base64.b64encode(content).decode(), "mimetype": mimetype}
@@ -89,7 +95,9 @@ def outbox_message_enqueue(
     )
 
 
-def staff_notify(*, user, title: str, body: str = "", link: str = "", email: bool = True, dedupe_key: str | None = None) -> None:
+def staff_notify(
+    *, user: User, title: str, body: str = "", link: str = "", email: bool = True, dedupe_key: str | None = None
+) -> None:
     """Notify a staff member in the app and, unless told otherwise, by email."""
     outbox_message_enqueue(
         channel=OutboxChannel.IN_APP,
@@ -151,7 +159,7 @@ def _deliver_in_app(item: OutboxItem) -> None:
     Notification.objects.get_or_create(
         source=item,
         defaults={
-            "user": item.recipient_user,
+            "user": item.recipient_user,  # type: ignore[misc]  # set on every in-app row (outbox_message_enqueue)
             "title": p.get("subject", ""),
             "body": p.get("text", ""),
             "link": p.get("link", ""),
@@ -195,7 +203,7 @@ def outbox_cancel_for_patient(*, patient_id: int) -> int:
     )
 
 
-def notification_mark_read(*, user, notification: Notification) -> None:
+def notification_mark_read(*, user: User, notification: Notification) -> None:
     if notification.user_id != user.pk:
         raise PermissionError("Not your notification.")
     Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())

@@ -8,8 +8,19 @@ Two questions, answered separately:
   administrators); front desk never has it.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from accounts.roles import Role
 from accounts.selectors import user_has_role, user_roles
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
+
+    from .models import Patient
 
 # What being on a care team in a given role grants on that patient.
 CARE_TEAM_OBJECT_PERMISSIONS = {
@@ -35,23 +46,23 @@ STAFF_EDITABLE_FIELDS = PATIENT_SELF_EDITABLE_FIELDS | {
 }
 
 
-def _object_perm(user, perm: str, patient) -> bool:
+def _object_perm(user: User | AnonymousUser, perm: str, patient: Patient) -> bool:
     """`user.has_perm(perm, patient)`, remembered on the user object for the request: the admin
     asks the same question for every inline of a page."""
     cache = getattr(user, "_salus_object_perms", None)
     if cache is None:
-        cache = user._salus_object_perms = {}
+        cache = user._salus_object_perms = {}  # type: ignore[union-attr]  # a per-request cache
     key = (perm, patient.pk)
     if key not in cache:
         cache[key] = user.has_perm(perm, patient)
     return cache[key]
 
 
-def user_sees_all_patients(user) -> bool:
+def user_sees_all_patients(user: User | AnonymousUser) -> bool:
     return user.is_active and (user.is_superuser or user.has_perm("patients.view_patient"))
 
 
-def user_may_open_patients(user) -> bool:
+def user_may_open_patients(user: User | AnonymousUser) -> bool:
     """Whether the user's role opens patient records at all (outreach and event planners do not)."""
     if not user.is_active:
         return False
@@ -59,11 +70,11 @@ def user_may_open_patients(user) -> bool:
     return user_sees_all_patients(user) or bool(roles & {Role.CARE_MANAGER, Role.PROVIDER})
 
 
-def user_may_view_clinical(user) -> bool:
+def user_may_view_clinical(user: User | AnonymousUser) -> bool:
     return user.is_active and user.has_perm("patients.view_clinical")
 
 
-def user_editable_fields(user, patient) -> frozenset[str]:
+def user_editable_fields(user: User | AnonymousUser, patient: Patient) -> frozenset[str]:
     """Fields of `patient` the user may change; empty when they may change nothing."""
     if not user.is_active:
         return frozenset()
@@ -74,16 +85,16 @@ def user_editable_fields(user, patient) -> frozenset[str]:
     return frozenset()
 
 
-def user_may_manage_care_team(user, patient) -> bool:
+def user_may_manage_care_team(user: User | AnonymousUser, patient: Patient) -> bool:
     return user.is_active and (
         user.is_superuser
         or (user.has_perm("patients.add_careteammember") and _object_perm(user, "patients.change_patient", patient))
     )
 
 
-def user_may_write_note(user, patient) -> bool:
+def user_may_write_note(user: User | AnonymousUser, patient: Patient) -> bool:
     return user.is_active and user.has_perm("patients.add_clinicalnote") and user_may_view_clinical(user)
 
 
-def user_is_patient(user) -> bool:
+def user_is_patient(user: User | AnonymousUser) -> bool:
     return user_has_role(user=user, role=Role.PATIENT)

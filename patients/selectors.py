@@ -1,6 +1,9 @@
 """Reads of patient data, permission-aware. Every view, admin and API queryset comes from here."""
 
+from __future__ import annotations
+
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet, Subquery
 from django.http import Http404
@@ -21,6 +24,11 @@ from .models import (
     Procedure,
 )
 from .permissions import user_may_open_patients, user_may_view_clinical, user_sees_all_patients
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 CLINICAL_MODELS = {
     "encounters": Encounter,
@@ -59,7 +67,7 @@ def patient_search_q(query: str) -> Q:
     return q
 
 
-def patients_for_user(*, user, search: str = "") -> QuerySet[Patient]:
+def patients_for_user(*, user: User | AnonymousUser, search: str = "") -> QuerySet[Patient]:
     """The patients a user may see, optionally searched. Outreach and event planners get none."""
     if not user.is_authenticated or not user.is_active:
         return Patient.objects.none()
@@ -83,7 +91,7 @@ def patients_for_user(*, user, search: str = "") -> QuerySet[Patient]:
     return qs
 
 
-def patient_get_for_user(*, user, pk) -> Patient:
+def patient_get_for_user(*, user: User | AnonymousUser, pk: int | str) -> Patient:
     """Fetch one patient the user may see, or 404 (never 403: existence is not revealed)."""
     try:
         return patients_for_user(user=user).get(pk=pk)
@@ -91,7 +99,7 @@ def patient_get_for_user(*, user, pk) -> Patient:
         raise Http404("No such patient.") from None
 
 
-def patient_for_portal_user(*, user) -> Patient:
+def patient_for_portal_user(*, user: User | AnonymousUser) -> Patient:
     """The signed-in patient's own record, or 404 for anyone without one."""
     if not user.is_authenticated:
         raise Http404("No patient record.")
@@ -101,7 +109,7 @@ def patient_for_portal_user(*, user) -> Patient:
         raise Http404("No patient record.") from None
 
 
-def patient_clinical_get_for_user(*, user, pk) -> Patient:
+def patient_clinical_get_for_user(*, user: User | AnonymousUser, pk: int | str) -> Patient:
     """A patient whose clinical data the user may read (care team, administrators), or 404."""
     patient = patient_get_for_user(user=user, pk=pk)
     if patient.user_id == user.pk or user_may_view_clinical(user):
@@ -111,13 +119,13 @@ def patient_clinical_get_for_user(*, user, pk) -> Patient:
 
 def clinical_facts_for_patient(*, patient: Patient, kind: str) -> QuerySet:
     """One kind of clinical fact of a patient already authorized by `patient_clinical_get_for_user`."""
-    return CLINICAL_MODELS[kind].objects.filter(patient=patient)
+    return CLINICAL_MODELS[kind]._default_manager.filter(patient=patient)
 
 
-def patient_email_recipient(patient: Patient) -> tuple[str, object]:
+def patient_email_recipient(patient: Patient) -> tuple[str, User | None]:
     """Where email to a patient goes, and to which account: their active portal account's address,
     else the one on the record ("" when there is none)."""
-    user = patient.user if patient.user_id and patient.user.is_active else None
+    user = patient.user if patient.user is not None and patient.user.is_active else None
     return ((user.email if user else "") or patient.email), user
 
 
@@ -132,11 +140,11 @@ def notes_for_patient(*, patient: Patient) -> QuerySet[ClinicalNote]:
     return ClinicalNote.objects.filter(patient=patient).select_related("author", "reviewed_by")
 
 
-def care_managers_of(*, patient: Patient) -> list:
+def care_managers_of(*, patient: Patient) -> list[User]:
     return [m.user for m in care_team_for_patient(patient=patient).filter(role="care_manager", user__is_active=True)]
 
 
-def notes_to_review_for_user(*, user) -> QuerySet[ClinicalNote]:
+def notes_to_review_for_user(*, user: User) -> QuerySet[ClinicalNote]:
     """Unreviewed notes on the patients whose care manager the user is."""
     return ClinicalNote.objects.filter(
         reviewed_at__isnull=True,

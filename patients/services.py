@@ -1,6 +1,9 @@
 """Every write to the patient record. The admin, the REST API, the portal and tasks call these."""
 
+from __future__ import annotations
+
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -26,9 +29,18 @@ from .permissions import (
 )
 from .selectors import care_managers_of
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from django.http import HttpRequest
+
+    from accounts.models import User
+
+    from .models import PatientContact
+
 
 @transaction.atomic
-def patient_create(*, actor, data: dict) -> Patient:
+def patient_create(*, actor: User | None, data: dict) -> Patient:
     """Register a patient. `data` holds the demographic and contact fields."""
     unknown = set(data) - STAFF_EDITABLE_FIELDS
     if unknown:
@@ -44,7 +56,7 @@ def patient_create(*, actor, data: dict) -> Patient:
 
 
 @transaction.atomic
-def patient_update(*, actor, patient: Patient, changes: dict) -> Patient:
+def patient_update(*, actor: User | None, patient: Patient, changes: dict) -> Patient:
     """Change a patient's record: the fields the actor may change, validated all together.
 
     The portal (a patient's own contact details), the admin and the API use this one path.
@@ -72,7 +84,7 @@ def patient_update(*, actor, patient: Patient, changes: dict) -> Patient:
 
 
 @transaction.atomic
-def patient_identifier_add(*, actor, patient: Patient, system: str, value: str, use: str = "") -> PatientIdentifier:
+def patient_identifier_add(*, actor: User | None, patient: Patient, system: str, value: str, use: str = "") -> PatientIdentifier:
     identifier = PatientIdentifier(patient=patient, system=system, value=value, use=use)
     try:
         with transaction.atomic():
@@ -83,21 +95,21 @@ def patient_identifier_add(*, actor, patient: Patient, system: str, value: str, 
 
 
 @transaction.atomic
-def patient_link_user(*, actor, patient: Patient, user) -> Patient:
+def patient_link_user(*, actor: User | None, patient: Patient, user: User) -> Patient:
     """Give a patient their portal account."""
     if Patient.objects.filter(user=user).exclude(pk=patient.pk).exists():
         raise ValidationError({"user": _("This account already belongs to another patient.")})
     fresh = Patient.objects.select_for_update().get(pk=patient.pk)
     fresh.user = user
     fresh.full_clean()
-    fresh._history_user = actor if getattr(actor, "pk", None) else None
+    fresh._history_user = actor if getattr(actor, "pk", None) else None  # type: ignore[attr-defined]  # read by simple-history on save
     # Only the link: a stale copy of the record in the caller's hands must not undo other changes.
     fresh.save(update_fields=["user", "updated_at"])
     patient.user = user
     return fresh
 
 
-def _grant(user, patient: Patient) -> None:
+def _grant(user: User, patient: Patient) -> None:
     for perm in {
         p
         for m in CareTeamMember.objects.filter(patient=patient, user=user, period_end__isnull=True)
@@ -106,7 +118,7 @@ def _grant(user, patient: Patient) -> None:
         assign_perm(f"patients.{perm}", user, patient)
 
 
-def _revoke_unbacked(user, patient: Patient) -> None:
+def _revoke_unbacked(user: User, patient: Patient) -> None:
     """Remove the object permissions no remaining open membership backs."""
     still = {
         p
@@ -118,7 +130,9 @@ def _revoke_unbacked(user, patient: Patient) -> None:
 
 
 @transaction.atomic
-def care_team_member_add(*, actor, patient: Patient, user, role: str, period_start: dt.date | None = None) -> CareTeamMember:
+def care_team_member_add(
+    *, actor: User | None, patient: Patient, user: User, role: str, period_start: dt.date | None = None
+) -> CareTeamMember:
     """Put a staff member on the care team; from this commit on they see the patient."""
     if actor is not None and not user_may_manage_care_team(actor, patient):
         raise PermissionDenied
@@ -140,7 +154,7 @@ def care_team_member_add(*, actor, patient: Patient, user, role: str, period_sta
 
 
 @transaction.atomic
-def care_team_member_end(*, actor, member: CareTeamMember, period_end: dt.date | None = None) -> CareTeamMember:
+def care_team_member_end(*, actor: User | None, member: CareTeamMember, period_end: dt.date | None = None) -> CareTeamMember:
     """Take a staff member off the care team; their access ends in the same transaction."""
     if actor is not None and not user_may_manage_care_team(actor, member.patient):
         raise PermissionDenied
@@ -163,7 +177,7 @@ def care_team_member_end(*, actor, member: CareTeamMember, period_end: dt.date |
 
 
 @transaction.atomic
-def clinical_note_create(*, actor, patient: Patient, text: str, encounter: Encounter | None = None) -> ClinicalNote:
+def clinical_note_create(*, actor: User, patient: Patient, text: str, encounter: Encounter | None = None) -> ClinicalNote:
     """A clinician writes a note; the patient's care managers are told (in the app and by email)."""
     if not user_may_write_note(actor, patient):
         raise PermissionDenied
@@ -189,7 +203,7 @@ def clinical_note_create(*, actor, patient: Patient, text: str, encounter: Encou
 
 
 @transaction.atomic
-def clinical_note_review(*, actor, note: ClinicalNote) -> ClinicalNote:
+def clinical_note_review(*, actor: User, note: ClinicalNote) -> ClinicalNote:
     note = ClinicalNote.objects.select_for_update().get(pk=note.pk)
     if note.reviewed_at is not None:
         return note
@@ -209,7 +223,14 @@ def clinical_note_review(*, actor, note: ClinicalNote) -> ClinicalNote:
 
 
 def _access_log_row(
-    *, actor, patient: Patient, resource: str, channel: AccessChannel | str, request, action: str, now=None
+    *,
+    actor: User | None,
+    patient: Patient,
+    resource: str,
+    channel: AccessChannel | str,
+    request: HttpRequest | None,
+    action: str,
+    now: dt.datetime | None = None,
 ) -> AccessLog:
     """The unsaved row both writers append: a page that logs several patients gives them one time."""
     if resource not in ACCESS_RESOURCE_LABELS:
@@ -230,16 +251,28 @@ def _access_log_row(
 
 
 def access_log_record(
-    *, actor, patient: Patient, resource: str, channel: AccessChannel | str, request=None, action: str = "view"
+    *,
+    actor: User | None,
+    patient: Patient,
+    resource: str,
+    channel: AccessChannel | str,
+    request: HttpRequest | None = None,
+    action: str = "view",
 ) -> AccessLog:
     """Write who read which patient's record, from where, through which channel."""
-    return chain_append(
+    return chain_append(  # type: ignore[return-value]  # chain_append returns the record it is given
         _access_log_row(actor=actor, patient=patient, resource=resource, channel=channel, request=request, action=action)
     )
 
 
 def access_log_record_many(
-    *, actor, patients, resource: str, channel: AccessChannel | str, request=None, action: str = "view"
+    *,
+    actor: User | None,
+    patients: Iterable[Patient],
+    resource: str,
+    channel: AccessChannel | str,
+    request: HttpRequest | None = None,
+    action: str = "view",
 ) -> list[AccessLog]:
     """`access_log_record` for a page that shows several patients at once (one row per patient),
     appended to the chain together so that the page's query count does not grow with its rows."""
@@ -248,11 +281,11 @@ def access_log_record_many(
         _access_log_row(actor=actor, patient=patient, resource=resource, channel=channel, request=request, action=action, now=now)
         for patient in dict.fromkeys(patients)
     ]
-    return chain_append_many(rows)
+    return chain_append_many(rows)  # type: ignore[arg-type, return-value]  # the records it is given
 
 
 @transaction.atomic
-def patient_detail_row_save(*, actor, row) -> None:
+def patient_detail_row_save(*, actor: User | None, row: PatientIdentifier | PatientContact) -> None:
     """Save an identifier or contact person of a patient the actor may change (admin inlines)."""
     if actor is not None and not user_editable_fields(actor, row.patient) - PATIENT_SELF_EDITABLE_FIELDS:
         raise PermissionDenied
@@ -264,8 +297,8 @@ def patient_detail_row_save(*, actor, row) -> None:
 
 
 @transaction.atomic
-def patient_detail_row_delete(*, actor, row) -> None:
+def patient_detail_row_delete(*, actor: User | None, row: PatientIdentifier | PatientContact) -> None:
     if actor is not None and not user_editable_fields(actor, row.patient) - PATIENT_SELF_EDITABLE_FIELDS:
         raise PermissionDenied
-    row._history_user = actor
+    row._history_user = actor  # type: ignore[union-attr]  # read by simple-history on delete
     row.delete()

@@ -7,49 +7,61 @@
   they run their own visits (arrived, fulfilled, no-show, start, note).
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from accounts.roles import Role
 from accounts.selectors import user_roles
 from patients.permissions import user_sees_all_patients
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
 
-def user_is_front_desk_or_admin(user) -> bool:
+    from accounts.models import User
+    from patients.models import Patient
+
+    from .models import Appointment
+
+
+def user_is_front_desk_or_admin(user: User | AnonymousUser) -> bool:
     return user.is_active and (user.is_superuser or bool(user_roles(user=user) & {Role.FRONT_DESK, Role.ADMINISTRATOR}))
 
 
-def user_sees_all_appointments(user) -> bool:
+def user_sees_all_appointments(user: User | AnonymousUser) -> bool:
     return user.is_active and (
         user.is_superuser or (user_sees_all_patients(user) and user.has_perm("scheduling.view_appointment"))
     )
 
 
-def user_is_patient_of(user, patient) -> bool:
+def user_is_patient_of(user: User | AnonymousUser, patient: Patient) -> bool:
     return patient.user_id is not None and patient.user_id == user.pk
 
 
-def user_is_practitioner_of(user, appointment) -> bool:
+def user_is_practitioner_of(user: User | AnonymousUser, appointment: Appointment) -> bool:
     practitioner = getattr(user, "practitioner", None) if user.is_authenticated else None
     return practitioner is not None and appointment.practitioner_id == practitioner.pk
 
 
-def user_may_book_for(user, patient) -> bool:
+def user_may_book_for(user: User | AnonymousUser, patient: Patient) -> bool:
     """Whether the user may book for a patient they can already see (see `patients_for_user`)."""
     if not user.is_authenticated or not user.is_active:
         return False
     return user_is_patient_of(user, patient) or user.has_perm("scheduling.add_appointment")
 
 
-def user_may_change(user, appointment) -> bool:
+def user_may_change(user: User | AnonymousUser, appointment: Appointment) -> bool:
     """Move or cancel: the patient, the front desk, administrators, the patient's care manager."""
     if not user.is_active:
         return False
     return user_is_patient_of(user, appointment.patient) or user.has_perm("scheduling.change_appointment")
 
 
-def user_may_run_visit(user, appointment) -> bool:
+def user_may_run_visit(user: User | AnonymousUser, appointment: Appointment) -> bool:
     """Mark arrived / fulfilled / no-show, start the visit, write its note: the practitioner
     (administrators too, who stand in for a practitioner who is away)."""
     return user.is_active and (user_is_practitioner_of(user, appointment) or user.is_superuser)
 
 
-def user_may_mark_arrived(user, appointment) -> bool:
+def user_may_mark_arrived(user: User | AnonymousUser, appointment: Appointment) -> bool:
     return user_may_run_visit(user, appointment) or user_is_front_desk_or_admin(user)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from django.db.models import Q, QuerySet
@@ -14,6 +15,11 @@ from patients.selectors import patients_for_user
 
 from .models import Appointment, AppointmentStatus, Location, Practitioner, Service
 from .permissions import user_sees_all_appointments
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AnonymousUser
+
+    from accounts.models import User
 
 
 def services_bookable() -> QuerySet[Service]:
@@ -35,7 +41,7 @@ def locations_active() -> QuerySet[Location]:
     return Location.objects.filter(active=True)
 
 
-def appointments_for_user(*, user) -> QuerySet[Appointment]:
+def appointments_for_user(*, user: User | AnonymousUser) -> QuerySet[Appointment]:
     """The appointments a user may see. Staff of other roles (outreach, events) see none."""
     if not user.is_authenticated or not user.is_active:
         return Appointment.objects.none()
@@ -56,7 +62,7 @@ def appointments_for_user(*, user) -> QuerySet[Appointment]:
     return base.filter(q)
 
 
-def appointment_get_for_user(*, user, pk) -> Appointment:
+def appointment_get_for_user(*, user: User | AnonymousUser, pk: int | str) -> Appointment:
     """One appointment the user may see, or 404 (never 403: existence is not revealed)."""
     try:
         return appointments_for_user(user=user).get(pk=pk)
@@ -64,7 +70,9 @@ def appointment_get_for_user(*, user, pk) -> Appointment:
         raise Http404("No such appointment.") from None
 
 
-def appointments_for_patient(*, patient: Patient, upcoming: bool | None = None, now: dt.datetime | None = None):
+def appointments_for_patient(
+    *, patient: Patient, upcoming: bool | None = None, now: dt.datetime | None = None
+) -> QuerySet[Appointment]:
     """A patient's own appointments (portal, /api/v1/me/appointments/)."""
     now = now or timezone.now()
     qs = Appointment.objects.filter(patient=patient).select_related("practitioner", "service", "location")
@@ -96,7 +104,7 @@ def practitioner_day(*, practitioner: Practitioner, day: dt.date) -> QuerySet[Ap
     )
 
 
-def practitioner_for_user(*, user) -> Practitioner | None:
+def practitioner_for_user(*, user: User | AnonymousUser) -> Practitioner | None:
     if not user.is_authenticated:
         return None
     return Practitioner.objects.filter(user=user).first()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from typing import TYPE_CHECKING, NoReturn
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -33,12 +34,16 @@ from ..permissions import user_is_patient_of, user_may_book_for, user_may_change
 from .common import appointment_lock, event_emit
 from .reminders import reminders_schedule
 
+if TYPE_CHECKING:
+    from accounts.models import User
+    from patients.models import Patient
+
 
 class BookingConflict(ValidationError):
     """The time is taken (by another booking of the practitioner or of the patient). The API
     answers 409; forms show it beside the time field."""
 
-    def __init__(self, message=None):
+    def __init__(self, message: str | None = None) -> None:
         super().__init__({"start": message or _("This time has just been taken. Please choose another slot.")})
 
 
@@ -64,7 +69,7 @@ def _overlap_locks(appointment: Appointment) -> None:
         )
 
 
-def _insert_or_conflict(appointment: Appointment, *, actor) -> None:
+def _insert_or_conflict(appointment: Appointment, *, actor: User) -> None:
     """Save inside a savepoint; an overlap refused by the database is a conflict, not a 500."""
     _overlap_locks(appointment)
     for attempt in range(DEADLOCK_RETRIES + 1):
@@ -107,8 +112,8 @@ def _location_for(*, slot, virtual: bool, location: Location | None) -> Location
 @transaction.atomic
 def appointment_book(
     *,
-    actor,
-    patient,
+    actor: User,
+    patient: Patient,
     practitioner: Practitioner,
     service: Service,
     start: dt.datetime,
@@ -158,7 +163,7 @@ def appointment_book(
     return appointment
 
 
-def _explain_unbookable(*, practitioner, service, start, virtual, now, is_patient) -> None:
+def _explain_unbookable(*, practitioner, service, start, virtual, now, is_patient) -> NoReturn:
     """Raise the most useful error for a start time that is not a free slot."""
     if start < now:
         raise ValidationError({"start": _("This time is in the past.")})
@@ -192,7 +197,7 @@ def _explain_unbookable(*, practitioner, service, start, virtual, now, is_patien
     raise ValidationError({"start": _("The practitioner does not see patients at this time. Choose one of the free slots.")})
 
 
-def _patient_notice_check(actor, appointment: Appointment, *, now: dt.datetime, moving: bool) -> None:
+def _patient_notice_check(actor: User, appointment: Appointment, *, now: dt.datetime, moving: bool) -> None:
     if not user_is_patient_of(actor, appointment.patient):
         return
     hours = appointment.service.cancellation_notice_hours
@@ -209,7 +214,7 @@ def _patient_notice_check(actor, appointment: Appointment, *, now: dt.datetime, 
 @transaction.atomic
 def appointment_reschedule(
     *,
-    actor,
+    actor: User,
     appointment: Appointment,
     start: dt.datetime,
     practitioner: Practitioner | None = None,
@@ -260,7 +265,7 @@ def appointment_reschedule(
 
 
 @transaction.atomic
-def appointment_cancel(*, actor, appointment: Appointment, reason: str = "", now: dt.datetime | None = None) -> Appointment:
+def appointment_cancel(*, actor: User, appointment: Appointment, reason: str = "", now: dt.datetime | None = None) -> Appointment:
     now = now or timezone.now()
     if not user_may_change(actor, appointment):
         raise PermissionDenied

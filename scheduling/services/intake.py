@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -18,6 +19,9 @@ from .. import events
 from ..models import Appointment, AppointmentStatus
 from ..permissions import user_may_change
 from .common import appointment_lock, event_emit
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 # A run of 13-19 digits (spaces and dashes allowed) that passes the Luhn check is a card number.
 _CARD_LIKE = re.compile(r"(?:\d[ -]?){13,19}")
@@ -48,7 +52,7 @@ INTAKE_KEYS = ("symptoms", "since", "medications", "allergies", "notes")
 @transaction.atomic
 def appointment_intake_submit(
     *,
-    actor,
+    actor: User,
     appointment: Appointment,
     contact_phone: str,
     contact_email: str,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -16,6 +18,11 @@ from ..models import Appointment, AppointmentStatus, ReminderStatus
 from ..permissions import user_may_mark_arrived, user_may_run_visit
 from .common import appointment_lock, event_emit
 
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from accounts.models import User
+
 _STATUS_MOVES = {
     AppointmentStatus.ARRIVED: {AppointmentStatus.BOOKED},
     AppointmentStatus.FULFILLED: {AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED},
@@ -24,7 +31,9 @@ _STATUS_MOVES = {
 
 
 @transaction.atomic
-def appointment_status_set(*, actor, appointment: Appointment, status: AppointmentStatus | str, now=None) -> Appointment:
+def appointment_status_set(
+    *, actor: User, appointment: Appointment, status: AppointmentStatus | str, now: dt.datetime | None = None
+) -> Appointment:
     """Mark a visit arrived, fulfilled or no-show (the practitioner; the front desk marks arrivals)."""
     now = now or timezone.now()
     status = AppointmentStatus(status)
@@ -60,7 +69,7 @@ def appointment_status_set(*, actor, appointment: Appointment, status: Appointme
 
 
 @transaction.atomic
-def appointment_start(*, actor, appointment: Appointment, now=None) -> Appointment:
+def appointment_start(*, actor: User, appointment: Appointment, now: dt.datetime | None = None) -> Appointment:
     """The practitioner starts the visit (opens the video room for a virtual one)."""
     now = now or timezone.now()
     if not user_may_run_visit(actor, appointment):
@@ -76,7 +85,7 @@ def appointment_start(*, actor, appointment: Appointment, now=None) -> Appointme
 
 
 @transaction.atomic
-def appointment_note_write(*, actor, appointment: Appointment, text: str) -> ClinicalNote:
+def appointment_note_write(*, actor: User, appointment: Appointment, text: str) -> ClinicalNote:
     """The practitioner writes the visit note; the patient's care managers are notified (in the app
     and by email) through `clinical_note_create`, and review it from their worklist."""
     if not user_may_run_visit(actor, appointment):
