@@ -2,7 +2,8 @@
 
 Consents are evidence: the admin never edits one. Staff record a consent (in person or on paper)
 and withdraw one through the services; templates get new versions, never edits; the ledger is
-read-only. Which consents a user sees comes from consent.permissions (the patients they may open).
+read-only. Which consents a user sees comes from consent.selectors (the patients they may open), and
+the state shown is each consent's effective status by the one consent rule.
 """
 
 from django.contrib import admin, messages
@@ -39,15 +40,13 @@ from .models import (
     ConsentTemplate,
     ConsentTemplateVersion,
 )
-from .permissions import (
+from .permissions import user_is_administrator, user_may_see_consent_rates, user_may_see_consents
+from .selectors import (
     SMALL_COUNT_THRESHOLD,
-    consent_display_status,
     consent_get_for_user,
     consent_rates_by_purpose,
+    consent_shown_status,
     consents_for_user,
-    user_is_administrator,
-    user_may_see_consent_rates,
-    user_may_see_consents,
 )
 from .services import (
     consent_sign,
@@ -75,10 +74,26 @@ class _ReadOnlyForEveryone:
         return False
 
 
+class EffectiveStatusFilter(admin.SimpleListFilter):
+    """Active, withdrawn or expired by the consent rule now, not by the stored status, which the
+    expiry sweep updates only after the fact."""
+
+    title = _("status")
+    parameter_name = "status"
+
+    def lookups(self, request, model_admin):
+        return ConsentStatus.choices
+
+    def queryset(self, request, queryset):
+        if self.value() in ConsentStatus.values:
+            return queryset.filter(effective_status=self.value())
+        return queryset
+
+
 @admin.register(Consent)
 class ConsentAdmin(admin.ModelAdmin):
     list_display = ("signed_at", "patient", "purpose", "shown_status", "method", "version_number", "language")
-    list_filter = ("purpose", "status", "method")
+    list_filter = ("purpose", EffectiveStatusFilter, "method")
     list_select_related = ("patient", "version")
     search_fields = ("patient__mrn",)  # shows the search box; the search itself is by exact MRN
     search_help_text = _("Medical record number (MRN), exactly.")
@@ -125,9 +140,10 @@ class ConsentAdmin(admin.ModelAdmin):
         return user_may_see_consents(request.user)
 
     # --- what is shown ----------------------------------------------------------------------
-    @admin.display(description=_("status"), ordering="status")
+    @admin.display(description=_("status"), ordering="effective_status")
     def shown_status(self, obj):
-        return ConsentStatus(consent_display_status(obj)).label
+        status = consent_shown_status(obj)
+        return ConsentStatus(status).label if status else "—"
 
     @admin.display(description=_("version"), ordering="version__version")
     def version_number(self, obj):
@@ -175,7 +191,7 @@ class ConsentAdmin(admin.ModelAdmin):
             raise PermissionDenied
         _log(request, consent.patient, "consents")
         extra_context = extra_context or {}
-        if consent.status == ConsentStatus.ACTIVE:
+        if consent_shown_status(consent) == ConsentStatus.ACTIVE:
             extra_context["object_links"] = [
                 (reverse("admin:consent_consent_withdraw", args=[consent.pk]), gettext("Withdraw this consent"))
             ]

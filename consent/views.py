@@ -18,10 +18,19 @@ from patients.models import AccessChannel
 from patients.selectors import patient_for_portal_user
 from patients.services import access_log_record
 
-from . import permissions
 from .forms import ConsentSignForm, ConsentVerifyForm, ConsentWithdrawForm
 from .models import LANGUAGES, ConsentStatus, Purpose
-from .selectors import consent_current_version, consents_for_patient
+from .selectors import (
+    consent_current_version,
+    consent_get_for_patient,
+    consent_is_active,
+    consent_offers_for_patient,
+    consent_receipt_get_for_user,
+    consent_shown_status,
+    consent_verify_lookup,
+    consents_for_patient,
+    patient_is_open_to_user,
+)
 from .services import consent_sign, consent_withdraw
 
 
@@ -68,13 +77,10 @@ def receipt_response(consent) -> FileResponse:
 def consent_list(request):
     patient = patient_for_portal_user(user=request.user)
     consents = list(consents_for_patient(patient=patient))
-    now = timezone.now()
-    for consent in consents:
-        consent.display_status = permissions.consent_display_status(consent, now)
     language = reading_language(patient)
     offers = [
         {"purpose": v.template.purpose, "title": v.title_for(language), "label": Purpose(v.template.purpose).label}
-        for v in permissions.consent_offers_for_patient(patient=patient, consents=consents)
+        for v in consent_offers_for_patient(patient=patient, consents=consents)
     ]
     return render(
         request,
@@ -123,7 +129,7 @@ def consent_sign_page(request, purpose: str):
                     return redirect(next_url(request) or "consent:list")
     else:
         form = ConsentSignForm(initial={"version": version.pk, "language": language, "signer_name": ""})
-    already = patient.consents.filter(purpose=purpose, status=ConsentStatus.ACTIVE).exists()
+    already = consent_is_active(patient=patient, purpose=purpose)
     return render(
         request,
         "consent/sign.html",
@@ -144,7 +150,7 @@ def consent_sign_page(request, purpose: str):
 @require_http_methods(["GET", "POST"])
 def consent_withdraw_page(request, pk: int):
     patient = patient_for_portal_user(user=request.user)
-    consent = permissions.consent_get_for_patient(patient=patient, pk=pk)
+    consent = consent_get_for_patient(patient=patient, pk=pk)
     form = ConsentWithdrawForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -161,7 +167,7 @@ def consent_withdraw_page(request, pk: int):
             "patient": patient,
             "consent": consent,
             "form": form,
-            "is_active": permissions.consent_display_status(consent) == ConsentStatus.ACTIVE,
+            "is_active": consent_shown_status(consent) == ConsentStatus.ACTIVE,
             "title": consent.version.title_for(consent.language),
         },
     )
@@ -170,7 +176,7 @@ def consent_withdraw_page(request, pk: int):
 @login_required
 def consent_receipt(request, pk: int):
     """The receipt for the patient themself, or for staff who may open the patient (access-logged)."""
-    consent, by_staff = permissions.consent_receipt_get_for_user(user=request.user, pk=pk)
+    consent, by_staff = consent_receipt_get_for_user(user=request.user, pk=pk)
     response = receipt_response(consent)
     if by_staff:
         access_log_record(
@@ -203,7 +209,7 @@ def consent_verify(request):
 
 
 def _verification(request, sha256: str) -> dict:
-    kind, consent = permissions.consent_verify_lookup(sha256=sha256)
+    kind, consent = consent_verify_lookup(sha256=sha256)
     result: dict = {"kind": kind, "sha256": sha256}
     if consent is None:
         return result
@@ -218,14 +224,14 @@ def _verification(request, sha256: str) -> dict:
         # Many people sign the same wording: its hash says which text it is, not whose consent.
         return result
     result.update(
-        status=permissions.consent_display_status(consent),
+        status=consent_shown_status(consent),
         signed_at=consent.signed_at,
         withdrawn_at=consent.withdrawn_at,
         expires_at=consent.expires_at,
         method=consent.get_method_display(),
     )
     own = consent.patient.user_id == request.user.pk
-    if own or permissions.user_may_open_patient(request.user, consent.patient_id):
+    if own or patient_is_open_to_user(user=request.user, patient_id=consent.patient_id):
         result["patient"] = consent.patient
         result["time_zone"] = consent.patient.time_zone
         if not own:

@@ -202,7 +202,7 @@ def seed_scheduling(*, staff: dict, patients: list, now: dt.datetime, rng) -> in
 
     # Today, Paula's queue: Paul by video (intake and consent done: the link is ready), Petra by
     # video (intake not done yet), and two more patients.
-    if not consent_is_active(paul, Purpose.VIRTUAL_VISIT):
+    if not consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT):
         consent_sign(
             actor=paul.user,
             patient=paul,

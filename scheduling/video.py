@@ -53,7 +53,7 @@ def video_access(*, user, appointment: Appointment, now: dt.datetime | None = No
     if not (is_practitioner or user_is_patient_of(user, appointment.patient)):
         return VideoAccess(None, [_("Only the patient and the practitioner of this visit can join it.")])
     access = VideoAccess(None)
-    if not consent_is_active(appointment.patient, Purpose.VIRTUAL_VISIT, at=now):
+    if not consent_is_active(patient=appointment.patient, purpose=Purpose.VIRTUAL_VISIT, at=now):
         access.needs_consent = True
         access.missing.append(_("The virtual-visit consent has not been signed."))
     if appointment.intake_completed_at is None:

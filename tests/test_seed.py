@@ -19,7 +19,7 @@ def test_seed_demo_builds_a_consistent_demo(capsys):
     assert User.objects.filter(groups__name="care_manager").count() == 2
     assert Observation.objects.exists()
     paul = Patient.objects.get(user__email="paul@salus.example")
-    assert consent_is_active(paul, "treatment")
+    assert consent_is_active(patient=paul, purpose="treatment")
     assert Consent.objects.exclude(receipt_sha256="").count() == Consent.objects.count() > 0
     assert AccessLog.objects.count() >= 6
     assert verify_all() == []
@@ -59,7 +59,7 @@ def _assert_scheduling_demo(paul):
     paula = Practitioner.objects.get(user__email="paula@salus.example")
     assert Practitioner.objects.count() == 3
     assert set(paula.weekly_hours.values_list("weekday", flat=True)) == {0, 1, 2, 3, 4}
-    assert consent_is_active(paul, "virtual_visit")
+    assert consent_is_active(patient=paul, purpose="virtual_visit")
 
     # Paul and Petra have visits today and in the coming days, booked through the service
     petra = Patient.objects.get(user__email="petra@salus.example")

@@ -6,12 +6,12 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ..models import LANGUAGES, Consent, ConsentMethod, ConsentStatus, Purpose
-from ..permissions import consent_display_status
+from ..selectors import consent_shown_status
 
 
 class ConsentSerializer(serializers.ModelSerializer):
-    """One consent as the ledger holds it. `status` is what applies now (a consent past its expiry
-    reads "expired" even before the periodic task marks it)."""
+    """One consent as the ledger holds it. `status` is what applies now by the consent rule (a
+    consent past its expiry reads "expired" even before the periodic task marks it)."""
 
     status = serializers.SerializerMethodField()
     version = serializers.IntegerField(source="version.version", read_only=True)
@@ -42,7 +42,7 @@ class ConsentSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.ChoiceField(choices=ConsentStatus.choices))
     def get_status(self, consent: Consent) -> str:
-        return consent_display_status(consent)
+        return consent_shown_status(consent)
 
     @extend_schema_field(OpenApiTypes.URI)
     def get_receipt_url(self, consent: Consent) -> str | None:

@@ -12,10 +12,16 @@ from patients.models import AccessChannel
 from patients.selectors import patient_for_portal_user
 from patients.services import access_log_record
 
-from .. import permissions
 from ..models import Consent, ConsentMethod
 from ..receipts import text_sha256
-from ..selectors import consent_current_version, consents_for_patient
+from ..selectors import (
+    consent_current_version,
+    consent_get_for_patient,
+    consent_get_for_user,
+    consent_offers_for_patient,
+    consents_for_patient,
+    patient_get_for_consents,
+)
 from ..services import consent_sign, consent_withdraw
 from .serializers import (
     ConsentOfferSerializer,
@@ -63,7 +69,7 @@ class PatientConsentListCreateApi(generics.ListAPIView):
     filterset_class = None
 
     def get_queryset(self):
-        self.patient = permissions.patient_get_for_consents(user=self.request.user, pk=self.kwargs["pk"])
+        self.patient = patient_get_for_consents(user=self.request.user, pk=self.kwargs["pk"])
         return consents_for_patient(patient=self.patient)
 
     @extend_schema(parameters=[_PATIENT_ID])
@@ -74,7 +80,7 @@ class PatientConsentListCreateApi(generics.ListAPIView):
 
     @extend_schema(parameters=[_PATIENT_ID], request=StaffConsentRecordSerializer, responses={201: ConsentSerializer})
     def post(self, request, pk: int):
-        patient = permissions.patient_get_for_consents(user=request.user, pk=pk)
+        patient = patient_get_for_consents(user=request.user, pk=pk)
         serializer = StaffConsentRecordSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -88,7 +94,7 @@ class ConsentWithdrawApi(APIView):
 
     @extend_schema(parameters=[_CONSENT_ID], request=ConsentWithdrawSerializer, responses=ConsentSerializer)
     def post(self, request, consent_id: int):
-        consent = permissions.consent_get_for_user(user=request.user, pk=consent_id)
+        consent = consent_get_for_user(user=request.user, pk=consent_id)
         serializer = ConsentWithdrawSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         consent = consent_withdraw(actor=request.user, consent=consent, reason=serializer.validated_data.get("reason", ""))
@@ -143,7 +149,7 @@ class MeConsentOfferListApi(APIView):
                 "text": v.text_for(language),
                 "text_sha256": text_sha256(v.text_for(language)),
             }
-            for v in permissions.consent_offers_for_patient(patient=patient)
+            for v in consent_offers_for_patient(patient=patient)
         ]
         return Response(ConsentOfferSerializer(offers, many=True).data)
 
@@ -154,7 +160,7 @@ class MeConsentWithdrawApi(APIView):
     @extend_schema(parameters=[_CONSENT_ID], request=ConsentWithdrawSerializer, responses=ConsentSerializer)
     def post(self, request, consent_id: int):
         patient = patient_for_portal_user(user=request.user)
-        consent = permissions.consent_get_for_patient(patient=patient, pk=consent_id)
+        consent = consent_get_for_patient(patient=patient, pk=consent_id)
         serializer = ConsentWithdrawSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         consent = consent_withdraw(actor=request.user, consent=consent, reason=serializer.validated_data.get("reason", ""))

@@ -67,7 +67,7 @@ def appointment_list(request):
     past = Paginator(appointments_for_patient(patient=patient, upcoming=False), PAST_PAGE_SIZE).get_page(request.GET.get("page"))
     consent_active = True
     if any(a.virtual for a in upcoming):
-        consent_active = consent_is_active(patient, Purpose.VIRTUAL_VISIT)
+        consent_active = consent_is_active(patient=patient, purpose=Purpose.VIRTUAL_VISIT)
     for appointment in upcoming:
         appointment.to_do = appointment.virtual and not (appointment.intake_complete and consent_active)
     return render(
@@ -137,7 +137,7 @@ def appointment_intake(request, pk: int):
                 form_errors_from_service(form, exc)
             else:
                 messages.success(request, _("Thank you. Your details for this visit are saved."))
-                if appointment.virtual and not consent_is_active(patient, Purpose.VIRTUAL_VISIT):
+                if appointment.virtual and not consent_is_active(patient=patient, purpose=Purpose.VIRTUAL_VISIT):
                     sign_url = _consent_sign_url(appointment)
                     if sign_url:
                         return redirect(sign_url)

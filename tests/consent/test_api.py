@@ -71,8 +71,8 @@ def test_others_get_404_on_a_patients_consents_and_change_nothing(
     response = client.post(staff_url(paul), {"purpose": "marketing_email", "method": "api", "signer_name": "Paul Lefèvre"})
     assert response.status_code == 404
     assert client.post(f"/api/v1/consents/{consent.pk}/withdraw/", {"reason": "x"}).status_code == 404
-    assert consent_is_active(paul, Purpose.VIRTUAL_VISIT)
-    assert not consent_is_active(paul, Purpose.MARKETING_EMAIL)
+    assert consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
+    assert not consent_is_active(patient=paul, purpose=Purpose.MARKETING_EMAIL)
     assert not AccessLog.objects.exists()
 
 
@@ -92,7 +92,7 @@ def test_staff_record_an_in_person_consent_as_its_witness(api, care_manager_alic
     )
     assert consent.text_sha256 == hashlib.sha256(TEXTS["it"].encode()).hexdigest()
     assert consent.ip_address == "203.0.113.9"
-    assert consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
 
 
 def test_staff_record_an_api_consent_without_witness(api, front_desk_fay, paul, virtual_visit_v1):
@@ -149,7 +149,7 @@ def test_staff_withdraw_a_consent_with_a_reason(api, care_manager_alice, paul, p
     response = client.post(f"/api/v1/consents/{consent.pk}/withdraw/", {"reason": "Asked by phone"})
     assert response.status_code == 200
     assert response.json()["status"] == "withdrawn"
-    assert not consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert not consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
     consent.refresh_from_db()
     assert (consent.withdrawn_by, consent.withdrawal_reason) == (care_manager_alice, "Asked by phone")
     again = client.post(f"/api/v1/consents/{consent.pk}/withdraw/", {})
@@ -193,7 +193,7 @@ def test_patient_reads_the_texts_left_to_sign_then_signs_through_the_api(
         "192.0.2.44",
         offer["text_sha256"],
     )
-    assert consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
     assert client.get("/api/v1/me/consents/available/").json() == []
     assert client.get("/api/v1/me/consents/available/", {"language": "de"}).status_code == 400
 
@@ -222,10 +222,10 @@ def test_patient_withdraws_their_own_consent_only(api, paul, petra, patient_paul
     mine, theirs = _sign(paul), _sign(petra)
     client = api.as_user(patient_paul)
     assert client.post(f"/api/v1/me/consents/{theirs.pk}/withdraw/", {"reason": "x"}).status_code == 404
-    assert consent_is_active(petra, Purpose.VIRTUAL_VISIT)
+    assert consent_is_active(patient=petra, purpose=Purpose.VIRTUAL_VISIT)
     response = client.post(f"/api/v1/me/consents/{mine.pk}/withdraw/", {"reason": "Changed my mind"})
     assert response.status_code == 200 and response.json()["status"] == "withdrawn"
-    assert not consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert not consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
 
 
 @pytest.mark.parametrize("who", ["care_manager_alice", "front_desk_fay", "outreach_olga", "event_planner_evan", "admin_ada"])
@@ -236,7 +236,7 @@ def test_staff_have_no_me_consents(api, request, who, paul, patient_paul, virtua
     assert client.get("/api/v1/me/consents/available/").status_code == 404
     assert client.post("/api/v1/me/consents/", {"purpose": "virtual_visit", "signer_name": "x"}).status_code == 404
     assert client.post(f"/api/v1/me/consents/{consent.pk}/withdraw/", {}).status_code == 404
-    assert consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
 
 
 def test_anonymous_calls_are_refused(api, paul):

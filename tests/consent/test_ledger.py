@@ -47,15 +47,15 @@ def test_signing_records_who_when_how_where_and_the_hash_of_the_text(paul, patie
     entry = ConsentLedgerEntry.objects.get()
     assert (entry.event, entry.consent, entry.actor, entry.text_sha256) == ("signed", consent, patient_paul, consent.text_sha256)
     assert OutboxItem.objects.filter(topic="consent.signed", patient_id=paul.pk).exists()
-    assert consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
 
 
 def test_withdrawal_flips_the_answer_at_once(paul, patient_paul, virtual_visit_v1):
     consent = _sign(paul)
     before = timezone.now()
     consent_withdraw(actor=patient_paul, consent=consent, reason="I prefer to come in person")
-    assert not consent_is_active(paul, Purpose.VIRTUAL_VISIT)
-    assert consent_is_active(paul, Purpose.VIRTUAL_VISIT, at=before)  # history stays answerable
+    assert not consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
+    assert consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT, at=before)  # history stays answerable
     assert list(ConsentLedgerEntry.objects.order_by("chain_seq").values_list("event", flat=True)) == ["signed", "withdrawn"]
     with pytest.raises(ValidationError):
         consent_withdraw(actor=patient_paul, consent=consent)
@@ -63,9 +63,9 @@ def test_withdrawal_flips_the_answer_at_once(paul, patient_paul, virtual_visit_v
 
 def test_queryset_form_agrees_with_the_question(paul, petra, patient_paul, marketing_email_v1):
     _sign(paul, purpose=Purpose.MARKETING_EMAIL)
-    consenting = Patient.objects.filter(consent_active_filter(Purpose.MARKETING_EMAIL))
+    consenting = Patient.objects.filter(consent_active_filter(purpose=Purpose.MARKETING_EMAIL))
     assert list(consenting) == [paul]
-    assert not consent_is_active(petra, Purpose.MARKETING_EMAIL)
+    assert not consent_is_active(patient=petra, purpose=Purpose.MARKETING_EMAIL)
 
 
 def test_the_database_refuses_a_second_active_consent_for_the_same_purpose(paul, patient_paul, virtual_visit_v1):
@@ -130,7 +130,7 @@ def test_expiry_ends_a_consent_and_is_in_the_ledger(paul, patient_paul, virtual_
     consent = _sign(paul, expires_at=timezone.now() + dt.timedelta(days=30))
     assert consents_expire_due(now=timezone.now()) == 0
     Consent.objects.filter(pk=consent.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
-    assert not consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert not consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
     assert consents_expire_due() == 1
     consent.refresh_from_db()
     assert consent.status == "expired"

@@ -89,7 +89,7 @@ def test_staff_have_no_portal_consent_pages(client, request, who, paul, patient_
     for url in (LIST, SIGN_VV, f"{LIST}{consent.pk}/withdraw/"):
         assert client.get(url).status_code == 404, url
     assert client.post(f"{LIST}{consent.pk}/withdraw/", {"reason": "x"}).status_code == 404
-    assert consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
 
 
 def test_another_patients_consent_is_404_everywhere(client, paul, patient_paul, patient_petra, virtual_visit_v1):
@@ -98,7 +98,7 @@ def test_another_patients_consent_is_404_everywhere(client, paul, patient_paul, 
     assert client.get(f"{LIST}{consent.pk}/withdraw/").status_code == 404
     assert client.post(f"{LIST}{consent.pk}/withdraw/", {"reason": "not mine"}).status_code == 404
     assert client.get(f"{LIST}{consent.pk}/receipt/").status_code == 404
-    assert consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
     assert client.get(f"{LIST}99999999999999999999/receipt/").status_code == 404  # past the database's range
 
 
@@ -128,7 +128,7 @@ def test_patient_signs_in_the_portal_in_the_language_of_the_page(client, paul, p
     )
     assert consent.text_sha256 == hashlib.sha256(TEXTS["fr"].encode()).hexdigest()
     assert consent.signer_name == "Paul Lefèvre"
-    assert consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
 
 
 def test_a_patient_who_switched_to_english_reads_and_signs_the_english_text(client, paul, patient_paul, virtual_visit_v1):
@@ -213,7 +213,7 @@ def test_patient_withdraws_with_a_reason_and_it_applies_at_once(client, paul, pa
     assert client.get(url).status_code == 200
     response = client.post(url, {"reason": "I prefer to come in person"})
     assert response.status_code == 302 and response["Location"] == LIST
-    assert not consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert not consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
     consent.refresh_from_db()
     assert (consent.status, consent.withdrawal_reason, consent.withdrawn_by) == (
         "withdrawn",
@@ -229,7 +229,7 @@ def test_withdrawal_bad_input_changes_nothing(client, paul, patient_paul, virtua
     response = client.post(url, {"reason": "r" * 501})
     assert response.status_code == 200 and "reason" in response.context["form"].errors
     assert 'id="id_reason_error"' in response.content.decode()
-    assert consent_is_active(paul, Purpose.VIRTUAL_VISIT)
+    assert consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
     consent_withdraw(actor=patient_paul, consent=consent)
     response = client.post(url, {"reason": "again"})
     assert response.status_code == 200

@@ -155,7 +155,7 @@ def test_petra_books_a_video_visit_gives_the_intake_signs_the_consent_and_gets_t
     assert parse_qs(urlsplit(sign_url).query) == {"next": [f"/portal/appointments/{appointment.pk}/"]}
     response = _sign_consent(client, sign_url)
     assert response.status_code == 302 and response["Location"] == f"/portal/appointments/{appointment.pk}/"
-    assert consent_is_active(petra, Purpose.VIRTUAL_VISIT)
+    assert consent_is_active(patient=petra, purpose=Purpose.VIRTUAL_VISIT)
 
     # the appointment page confirms and links to the visit; the visit page has the room's link
     response = client.get(f"/portal/appointments/{appointment.pk}/")
