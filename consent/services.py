@@ -4,7 +4,7 @@ the API and tasks call these."""
 import datetime as dt
 import hashlib
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -26,6 +26,12 @@ from .models import (
     ConsentTemplateVersion,
     LedgerEvent,
     Purpose,
+)
+from .permissions import (
+    actor_may_sweep_consents,
+    user_may_publish_consent_text,
+    user_may_sign_consent_for,
+    user_may_withdraw_consent,
 )
 from .receipts import receipt_render, text_sha256
 from .selectors import consent_current_version
@@ -58,6 +64,8 @@ def consent_template_version_create(
     *, actor, purpose: Purpose | str, effective_from: dt.date, titles: dict[str, str], texts: dict[str, str]
 ) -> ConsentTemplateVersion:
     """Publish a new wording for a purpose (all three languages required). Versions are never edited."""
+    if not user_may_publish_consent_text(actor):
+        raise PermissionDenied
     template, _ = ConsentTemplate.objects.get_or_create(purpose=Purpose(purpose))
     template = ConsentTemplate.objects.select_for_update().get(pk=template.pk)
     missing = {
@@ -75,7 +83,7 @@ def consent_template_version_create(
         template=template,
         version=number,
         effective_from=effective_from,
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=actor,
         **{f"title_{lang}": titles[lang].strip() for lang in LANGUAGES},
         **{f"text_{lang}": texts[lang].strip() for lang in LANGUAGES},
     )
@@ -113,6 +121,8 @@ def consent_sign(
     """
     purpose = Purpose(purpose)
     method = ConsentMethod(method)
+    if not user_may_sign_consent_for(actor, patient, method):
+        raise PermissionDenied
     language = language or patient.preferred_language
     errors = {}
     if language not in LANGUAGES:
@@ -158,7 +168,7 @@ def consent_sign(
         text_sha256=text_sha256(text),
         expires_at=expires_at,
     )
-    consent._history_user = actor if getattr(actor, "pk", None) else None
+    consent._history_user = actor
     # The one-active-per-purpose rule is left to the database (IntegrityError below): no race window.
     consent.full_clean(exclude=["receipt_path", "receipt_sha256"], validate_constraints=False)
     try:
@@ -187,12 +197,14 @@ def consent_sign(
 @transaction.atomic
 def consent_withdraw(*, actor, consent: Consent, reason: str = "") -> Consent:
     """Withdraw a consent. From this commit on, `consent_is_active` answers no, everywhere."""
+    if not user_may_withdraw_consent(actor, consent):
+        raise PermissionDenied
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.status != ConsentStatus.ACTIVE:
         raise ValidationError({"status": _("Only an active consent can be withdrawn.")})
     consent.status = ConsentStatus.WITHDRAWN
     consent.withdrawn_at = timezone.now()
-    consent.withdrawn_by = actor if getattr(actor, "pk", None) else None
+    consent.withdrawn_by = actor
     consent.withdrawal_reason = (reason or "").strip()[:500]
     consent._history_user = consent.withdrawn_by
     consent.save()
@@ -205,8 +217,10 @@ def consent_withdraw(*, actor, consent: Consent, reason: str = "") -> Consent:
     return consent
 
 
-def consents_expire_due(*, now: dt.datetime | None = None) -> int:
+def consents_expire_due(*, actor, now: dt.datetime | None = None) -> int:
     """Mark consents past their expiry as expired (periodic task). Each one in its own transaction."""
+    if not actor_may_sweep_consents(actor):
+        raise PermissionDenied
     now = now or timezone.now()
     done = 0
     for pk in Consent.objects.filter(status=ConsentStatus.ACTIVE, expires_at__lte=now).values_list("pk", flat=True):
@@ -216,7 +230,7 @@ def consents_expire_due(*, now: dt.datetime | None = None) -> int:
                 continue
             consent.status = ConsentStatus.EXPIRED
             consent.save(update_fields=["status"])
-            _ledger(consent=consent, event=LedgerEvent.EXPIRED, actor=None)
+            _ledger(consent=consent, event=LedgerEvent.EXPIRED, actor=actor)
             outbox_event_emit(
                 topic=events.CONSENT_EXPIRED,
                 patient_id=consent.patient_id,
@@ -226,8 +240,10 @@ def consents_expire_due(*, now: dt.datetime | None = None) -> int:
     return done
 
 
-def consent_files_sweep() -> int:
+def consent_files_sweep(*, actor) -> int:
     """Remove receipt and scan files that no consent references (periodic task)."""
+    if not actor_may_sweep_consents(actor):
+        raise PermissionDenied
     from .files import private_files_sweep
 
     referenced = set(Consent.objects.exclude(receipt_path="").values_list("receipt_path", flat=True))

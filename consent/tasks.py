@@ -2,12 +2,14 @@
 
 from celery import shared_task
 
+from core.actors import SystemActor
+
 from . import services
 
 
 @shared_task(ignore_result=True)
 def consents_expire_due() -> int:
-    return services.consents_expire_due()
+    return services.consents_expire_due(actor=SystemActor("consent expiry"))
 
 
 # --- privacy rights and retention: ids in, the services do the work, safe to run twice ----------
