@@ -1,13 +1,16 @@
 from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 
 from .models import User
+from .permissions import user_may_create_account
 from .roles import STAFF_ROLES, Role
 
 
 @transaction.atomic
 def user_create(
     *,
+    actor,
     email: str,
     password: str | None,
     role: Role,
@@ -16,7 +19,10 @@ def user_create(
     preferred_language: str = "en",
     email_verified: bool = False,
 ) -> User:
-    """Open an account with one role. Staff roles get admin access (`is_staff`)."""
+    """Open an account with one role. Staff roles get admin access (`is_staff`); the administrator
+    role is a superuser (see `accounts.permissions.user_is_administrator`)."""
+    if not user_may_create_account(actor):
+        raise PermissionDenied
     role = Role(role)
     user = User(
         email=User.objects.normalize_email(email).lower(),

@@ -9,13 +9,13 @@ The permission-aware reads built on them live in `consent.selectors`.
 - Consent templates and the ledger are for administrators.
 """
 
+from accounts.permissions import user_is_administrator
 from accounts.roles import Role
 from accounts.selectors import user_roles
-from patients.permissions import user_may_open_patients
+from core.actors import actor_required, is_system_actor
+from patients.permissions import user_may_open_patient_record, user_may_open_patients
 
-
-def user_is_administrator(user) -> bool:
-    return bool(user.is_authenticated and user.is_active and (user.is_superuser or Role.ADMINISTRATOR in user_roles(user=user)))
+from .models import ConsentMethod
 
 
 def user_may_see_consents(user) -> bool:
@@ -28,3 +28,51 @@ def user_may_see_consent_rates(user) -> bool:
     return bool(user.is_authenticated and user.is_active and user.is_staff) and (
         user_is_administrator(user) or Role.OUTREACH in user_roles(user=user)
     )
+
+
+# --- the yes/no rules the consent services check their actor against ----------------------------
+# How a patient signs for themself (the portal, /api/v1/me/consents/), and how staff record a
+# consent the patient gave them (the admin, /api/v1/patients/{id}/consents/).
+PATIENT_SIGNING_METHODS = frozenset({ConsentMethod.PORTAL, ConsentMethod.API})
+STAFF_RECORDING_METHODS = frozenset({ConsentMethod.IN_PERSON, ConsentMethod.PAPER, ConsentMethod.API})
+
+
+def _is_the_patient(user, patient) -> bool:
+    return patient.user_id is not None and patient.user_id == user.pk
+
+
+def user_may_sign_consent_for(user, patient, method) -> bool:
+    """A patient for themself (portal, API); staff who may open the patient record a consent given
+    in person, on paper or collected by an API client."""
+    actor_required(user)
+    if not (user.is_authenticated and user.is_active):
+        return False
+    if _is_the_patient(user, patient):
+        return ConsentMethod(method) in PATIENT_SIGNING_METHODS
+    return (
+        ConsentMethod(method) in STAFF_RECORDING_METHODS
+        and user_may_see_consents(user)
+        and user_may_open_patient_record(user, patient)
+    )
+
+
+def user_may_withdraw_consent(user, consent) -> bool:
+    """The patient themself, or staff who may open the patient (an administrator carrying out an
+    erasure is one)."""
+    actor_required(user)
+    if not (user.is_authenticated and user.is_active):
+        return False
+    patient = consent.patient
+    return _is_the_patient(user, patient) or (user_may_see_consents(user) and user_may_open_patient_record(user, patient))
+
+
+def user_may_publish_consent_text(user) -> bool:
+    """New wordings of a consent template: administrators (as the template admin allows)."""
+    actor_required(user)
+    return user_is_administrator(user)
+
+
+def actor_may_sweep_consents(actor) -> bool:
+    """Expiring consents past their date and removing unreferenced files: background work only."""
+    actor_required(actor)
+    return is_system_actor(actor)

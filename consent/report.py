@@ -17,6 +17,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from accounts.permissions import user_is_administrator
 from accounts.roles import Role
 from audit.chain import verification_latest, verification_run
 from audit.models import ChainVerification
@@ -63,7 +64,7 @@ def resource_label(resource: str) -> str:
 
 def audit_report_authorize(*, user) -> None:
     """Only active superusers (the administrator role) read the audit report; anyone else gets 404."""
-    if not (user.is_authenticated and user.is_active and user.is_superuser):
+    if not user_is_administrator(user):
         raise Http404("No such page.")
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import hashlib
 from typing import TYPE_CHECKING
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -29,6 +29,12 @@ from .models import (
     ConsentTemplateVersion,
     LedgerEvent,
     Purpose,
+)
+from .permissions import (
+    actor_may_sweep_consents,
+    user_may_publish_consent_text,
+    user_may_sign_consent_for,
+    user_may_withdraw_consent,
 )
 from .receipts import receipt_render, text_sha256
 from .selectors import consent_current_version
@@ -65,6 +71,8 @@ def consent_template_version_create(
     *, actor: User | None, purpose: Purpose | str, effective_from: dt.date, titles: dict[str, str], texts: dict[str, str]
 ) -> ConsentTemplateVersion:
     """Publish a new wording for a purpose (all three languages required). Versions are never edited."""
+    if not user_may_publish_consent_text(actor):
+        raise PermissionDenied
     template, _created = ConsentTemplate.objects.get_or_create(purpose=Purpose(purpose))
     template = ConsentTemplate.objects.select_for_update().get(pk=template.pk)
     missing = {
@@ -82,7 +90,7 @@ def consent_template_version_create(
         template=template,
         version=number,
         effective_from=effective_from,
-        created_by=actor if getattr(actor, "pk", None) else None,
+        created_by=actor,
         **{f"title_{lang}": titles[lang].strip() for lang in LANGUAGES},
         **{f"text_{lang}": texts[lang].strip() for lang in LANGUAGES},
     )
@@ -120,6 +128,8 @@ def consent_sign(
     """
     purpose = Purpose(purpose)
     method = ConsentMethod(method)
+    if not user_may_sign_consent_for(actor, patient, method):
+        raise PermissionDenied
     language = language or patient.preferred_language
     errors = {}
     if language not in LANGUAGES:
@@ -195,12 +205,14 @@ def consent_sign(
 @transaction.atomic
 def consent_withdraw(*, actor: User | None, consent: Consent, reason: str = "") -> Consent:
     """Withdraw a consent. From this commit on, `consent_is_active` answers no, everywhere."""
+    if not user_may_withdraw_consent(actor, consent):
+        raise PermissionDenied
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     if consent.status != ConsentStatus.ACTIVE:
         raise ValidationError({"status": _("Only an active consent can be withdrawn.")})
     consent.status = ConsentStatus.WITHDRAWN
     consent.withdrawn_at = timezone.now()
-    consent.withdrawn_by = actor if getattr(actor, "pk", None) else None
+    consent.withdrawn_by = actor
     consent.withdrawal_reason = (reason or "").strip()[:500]
     consent._history_user = consent.withdrawn_by  # type: ignore[attr-defined]  # read by simple-history on save
     consent.save()
@@ -213,8 +225,10 @@ def consent_withdraw(*, actor: User | None, consent: Consent, reason: str = "") 
     return consent
 
 
-def consents_expire_due(*, now: dt.datetime | None = None) -> int:
+def consents_expire_due(*, actor, now: dt.datetime | None = None) -> int:
     """Mark consents past their expiry as expired (periodic task). Each one in its own transaction."""
+    if not actor_may_sweep_consents(actor):
+        raise PermissionDenied
     now = now or timezone.now()
     done = 0
     for pk in Consent.objects.filter(status=ConsentStatus.ACTIVE, expires_at__lte=now).values_list("pk", flat=True):
@@ -224,7 +238,7 @@ def consents_expire_due(*, now: dt.datetime | None = None) -> int:
                 continue
             consent.status = ConsentStatus.EXPIRED
             consent.save(update_fields=["status"])
-            _ledger(consent=consent, event=LedgerEvent.EXPIRED, actor=None)
+            _ledger(consent=consent, event=LedgerEvent.EXPIRED, actor=actor)
             outbox_event_emit(
                 topic=events.CONSENT_EXPIRED,
                 patient_id=consent.patient_id,
@@ -234,8 +248,10 @@ def consents_expire_due(*, now: dt.datetime | None = None) -> int:
     return done
 
 
-def consent_files_sweep() -> int:
+def consent_files_sweep(*, actor) -> int:
     """Remove receipt and scan files that no consent references (periodic task)."""
+    if not actor_may_sweep_consents(actor):
+        raise PermissionDenied
     from core.files import private_files_sweep
 
     referenced = set(Consent.objects.exclude(receipt_path="").values_list("receipt_path", flat=True))

@@ -2,9 +2,11 @@
 
 from celery import shared_task
 
+from core.actors import SystemActor
+
 from . import services
 
 
 @shared_task(ignore_result=True)
 def consents_expire_due() -> int:
-    return services.consents_expire_due()
+    return services.consents_expire_due(actor=SystemActor("consent expiry"))

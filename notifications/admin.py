@@ -4,6 +4,8 @@ from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
 
+from accounts.permissions import user_is_administrator
+
 from . import services
 from .models import Notification, OutboxItem
 from .selectors import notifications_for_user
@@ -43,13 +45,13 @@ class NotificationAdmin(admin.ModelAdmin):
         obj = self.get_object(request, object_id)
         if obj is None:
             raise Http404
-        services.notification_mark_read(user=request.user, notification=obj)
+        services.notification_mark_read(actor=request.user, notification=obj)
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description=_("Mark as read"))
     def mark_read(self, request, queryset):
         for n in queryset:
-            services.notification_mark_read(user=request.user, notification=n)
+            services.notification_mark_read(actor=request.user, notification=n)
         messages.success(request, _("Marked as read."))
 
 
@@ -63,10 +65,10 @@ class OutboxItemAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def has_module_permission(self, request):
-        return request.user.is_superuser
+        return user_is_administrator(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_superuser
+        return user_is_administrator(request.user)
 
     def has_add_permission(self, request):
         return False

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -17,6 +18,7 @@ from core.tasks import publish_on_commit
 
 from .events import event_handlers_for
 from .models import Notification, OutboxChannel, OutboxItem, OutboxKind, OutboxStatus
+from .permissions import actor_may_deliver_outbox, user_may_read_notification
 from .sms import SmsMessage, get_sms_backend
 
 if TYPE_CHECKING:
@@ -170,8 +172,10 @@ def _deliver_in_app(item: OutboxItem) -> None:
 _CHANNELS = {OutboxChannel.EMAIL: _deliver_email, OutboxChannel.SMS: _deliver_sms, OutboxChannel.IN_APP: _deliver_in_app}
 
 
-def outbox_deliver(*, item_id: int) -> OutboxStatus | None:
+def outbox_deliver(*, actor, item_id: int) -> OutboxStatus | None:
     """Claim one row and deliver it. Returns the row's new status, or None when not claimed."""
+    if not actor_may_deliver_outbox(actor):
+        raise PermissionDenied
     if not outbox_claim(item_id=item_id):
         return None
     item = OutboxItem.objects.select_related("recipient_user").get(pk=item_id)
@@ -203,7 +207,7 @@ def outbox_cancel_for_patient(*, patient_id: int) -> int:
     )
 
 
-def notification_mark_read(*, user: User, notification: Notification) -> None:
-    if notification.user_id != user.pk:
-        raise PermissionError("Not your notification.")
+def notification_mark_read(*, actor: User, notification: Notification) -> None:
+    if not user_may_read_notification(actor, notification):
+        raise PermissionDenied
     Notification.objects.filter(pk=notification.pk, read_at__isnull=True).update(read_at=timezone.now())

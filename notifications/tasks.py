@@ -5,13 +5,15 @@ import socket
 from celery import shared_task
 from django.utils import timezone
 
+from core.actors import SystemActor
+
 from . import selectors, services
 from .models import WorkerHeartbeat
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def outbox_deliver(item_id: int) -> None:
-    services.outbox_deliver(item_id=item_id)
+    services.outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item_id)
 
 
 @shared_task(ignore_result=True)

@@ -8,6 +8,8 @@ from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.permissions import user_is_administrator
+
 from . import selectors, services
 from .access import ACCESS_RESOURCE_LABELS, access_resource_label
 from .models import (
@@ -391,10 +393,10 @@ class AccessLogAdmin(admin.ModelAdmin):
     show_full_result_count = False
 
     def has_module_permission(self, request):
-        return request.user.is_active and request.user.is_superuser
+        return user_is_administrator(request.user)
 
     def has_view_permission(self, request, obj=None):
-        return request.user.is_active and request.user.is_superuser
+        return user_is_administrator(request.user)
 
     @admin.display(description=_("what was read"), ordering="resource")
     def resource_read(self, obj):

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from accounts.permissions import user_is_administrator
 from accounts.roles import Role
 from accounts.selectors import user_roles
-from patients.permissions import user_sees_all_patients
+from core.actors import actor_required, is_system_actor
+from patients.permissions import user_may_open_patient_record, user_sees_all_patients
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -25,12 +27,12 @@ if TYPE_CHECKING:
 
 
 def user_is_front_desk_or_admin(user: User | AnonymousUser) -> bool:
-    return user.is_active and (user.is_superuser or bool(user_roles(user=user) & {Role.FRONT_DESK, Role.ADMINISTRATOR}))
+    return user.is_active and (user_is_administrator(user) or Role.FRONT_DESK in user_roles(user=user))
 
 
 def user_sees_all_appointments(user: User | AnonymousUser) -> bool:
     return user.is_active and (
-        user.is_superuser or (user_sees_all_patients(user) and user.has_perm("scheduling.view_appointment"))
+        user_is_administrator(user) or (user_sees_all_patients(user) and user.has_perm("scheduling.view_appointment"))
     )
 
 
@@ -44,24 +46,39 @@ def user_is_practitioner_of(user: User | AnonymousUser, appointment: Appointment
 
 
 def user_may_book_for(user: User | AnonymousUser, patient: Patient) -> bool:
-    """Whether the user may book for a patient they can already see (see `patients_for_user`)."""
+    """The patient for themself; staff who book (front desk, administrators, care managers) for a
+    patient they may open."""
+    actor_required(user)
     if not user.is_authenticated or not user.is_active:
         return False
-    return user_is_patient_of(user, patient) or user.has_perm("scheduling.add_appointment")
+    return user_is_patient_of(user, patient) or (
+        user.has_perm("scheduling.add_appointment") and user_may_open_patient_record(user, patient)
+    )
 
 
 def user_may_change(user: User | AnonymousUser, appointment: Appointment) -> bool:
-    """Move or cancel: the patient, the front desk, administrators, the patient's care manager."""
-    if not user.is_active:
+    """Move or cancel (and take the intake): the patient, the front desk, administrators, the
+    patient's care manager."""
+    actor_required(user)
+    if not (user.is_authenticated and user.is_active):
         return False
-    return user_is_patient_of(user, appointment.patient) or user.has_perm("scheduling.change_appointment")
+    return user_is_patient_of(user, appointment.patient) or (
+        user.has_perm("scheduling.change_appointment") and user_may_open_patient_record(user, appointment.patient)
+    )
 
 
 def user_may_run_visit(user: User | AnonymousUser, appointment: Appointment) -> bool:
     """Mark arrived / fulfilled / no-show, start the visit, write its note: the practitioner
     (administrators too, who stand in for a practitioner who is away)."""
-    return user.is_active and (user_is_practitioner_of(user, appointment) or user.is_superuser)
+    actor_required(user)
+    return user.is_active and (user_is_practitioner_of(user, appointment) or user_is_administrator(user))
 
 
 def user_may_mark_arrived(user: User | AnonymousUser, appointment: Appointment) -> bool:
     return user_may_run_visit(user, appointment) or user_is_front_desk_or_admin(user)
+
+
+def actor_may_send_reminders(actor) -> bool:
+    """Sending the reminders that are due: background work only (beat runs it every minute)."""
+    actor_required(actor)
+    return is_system_actor(actor)

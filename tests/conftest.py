@@ -5,6 +5,8 @@ Given the standard cast:
 - provider_paula is on paul's team as provider.
 - front_desk_fay, outreach_olga, event_planner_evan and admin_ada have their roles.
 - patient_paul and patient_petra have portal accounts.
+- Accounts are opened by SETUP (a system actor, as the demo seed does); admin_ada builds the
+  care teams and links the portal accounts, since only people may.
 """
 
 import pytest
@@ -12,10 +14,13 @@ from rest_framework.test import APIClient
 
 from accounts.roles import Role
 from accounts.services import user_create
+from core.actors import SystemActor
 from notifications.sms import LocmemSmsBackend
 from patients.services import care_team_member_add, patient_link_user
 
 from .factories import PatientFactory
+
+SETUP = SystemActor("test fixtures")
 
 
 def _user(email, role, first):
@@ -26,7 +31,9 @@ def _user(email, role, first):
     # A transactional test flushes every table, the role groups of the data migration included.
     if not Group.objects.filter(name=role).exists():
         roles_sync()
-    return user_create(email=email, password="pw-for-tests-1", role=role, first_name=first, last_name="Test", email_verified=True)
+    return user_create(
+        actor=SETUP, email=email, password="pw-for-tests-1", role=role, first_name=first, last_name="Test", email_verified=True
+    )
 
 
 @pytest.fixture
@@ -65,37 +72,37 @@ def event_planner_evan(db):
 
 
 @pytest.fixture
-def paul(db, care_manager_alice, provider_paula):
+def paul(db, admin_ada, care_manager_alice, provider_paula):
     """Patient Paul: Alice is his care manager, Paula his provider; he has a portal account."""
     patient = PatientFactory(
         given_name="Paul", family_name="Lefèvre", mrn="MRN-PAUL", email="paul@example.org", preferred_language="fr"
     )
-    care_team_member_add(actor=None, patient=patient, user=care_manager_alice, role="care_manager")
-    care_team_member_add(actor=None, patient=patient, user=provider_paula, role="provider")
+    care_team_member_add(actor=admin_ada, patient=patient, user=care_manager_alice, role="care_manager")
+    care_team_member_add(actor=admin_ada, patient=patient, user=provider_paula, role="provider")
     return patient
 
 
 @pytest.fixture
-def petra(db, care_manager_bob):
+def petra(db, admin_ada, care_manager_bob):
     """Patient Petra: Bob is her care manager; she has a portal account."""
     patient = PatientFactory(
         given_name="Petra", family_name="Colombo", mrn="MRN-PETRA", email="petra@example.org", preferred_language="it"
     )
-    care_team_member_add(actor=None, patient=patient, user=care_manager_bob, role="care_manager")
+    care_team_member_add(actor=admin_ada, patient=patient, user=care_manager_bob, role="care_manager")
     return patient
 
 
 @pytest.fixture
-def patient_paul(paul):
+def patient_paul(paul, admin_ada):
     user = _user("paul@example.org", Role.PATIENT, "Paul")
-    patient_link_user(actor=None, patient=paul, user=user)
+    patient_link_user(actor=admin_ada, patient=paul, user=user)
     return user
 
 
 @pytest.fixture
-def patient_petra(petra):
+def patient_petra(petra, admin_ada):
     user = _user("petra@example.org", Role.PATIENT, "Petra")
-    patient_link_user(actor=None, patient=petra, user=user)
+    patient_link_user(actor=admin_ada, patient=petra, user=user)
     return user
 
 

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from core.actors import SystemActor
 from patients.models import AccessLog, CareTeamMember, ClinicalNote, Patient, PatientIdentifier
 
 from .factories import FACT_FACTORIES, PatientFactory
@@ -298,7 +299,7 @@ def test_admin_front_page_shows_unread_notifications(client, care_manager_alice,
 
     clinical_note_create(actor=provider_paula, patient=paul, text="Seen.")
     for item in OutboxItem.objects.filter(channel="in_app"):
-        outbox_deliver(item_id=item.pk)
+        outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk)
     client.force_login(care_manager_alice)
     assert "1 unread notification" in client.get("/admin/").content.decode()
     notification = care_manager_alice.notifications.get()

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from core import tasks as core_tasks
+from core.actors import SystemActor
 from notifications import events as event_registry
 from notifications import services, tasks
 from notifications.models import Notification, OutboxItem, OutboxStatus
@@ -51,8 +52,8 @@ def test_a_failing_broker_leaves_the_row_pending(django_capture_on_commit_callba
 
 def test_email_with_html_and_attachment_is_delivered_once(mailoutbox):
     item = _email(html="<p>Body</p>", attachments=[("receipt.pdf", b"%PDF-1.7 data", "application/pdf")])
-    assert services.outbox_deliver(item_id=item.pk) == OutboxStatus.DONE
-    assert services.outbox_deliver(item_id=item.pk) is None
+    assert services.outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk) == OutboxStatus.DONE
+    assert services.outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk) is None
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
     assert message.alternatives[0] == ("<p>Body</p>", "text/html")
@@ -63,17 +64,17 @@ def test_email_with_html_and_attachment_is_delivered_once(mailoutbox):
 
 def test_sms_goes_through_the_configured_backend():
     item = services.outbox_message_enqueue(channel="sms", topic="test", to_address="+33612345678", text="Rendez-vous demain 9h")
-    services.outbox_deliver(item_id=item.pk)
+    services.outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk)
     assert [(m.to, m.body) for m in LocmemSmsBackend.outbox] == [("+33612345678", "Rendez-vous demain 9h")]
 
 
 def test_in_app_notification_is_created_once(care_manager_alice):
     services.staff_notify(user=care_manager_alice, title="Task due", body="x", email=False)
     item = OutboxItem.objects.get()
-    services.outbox_deliver(item_id=item.pk)
+    services.outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk)
     # A worker that died after delivering, before marking done: the row is taken over later.
     OutboxItem.objects.filter(pk=item.pk).update(status="claimed", claimed_at=timezone.now() - dt.timedelta(hours=1))
-    services.outbox_deliver(item_id=item.pk)
+    services.outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk)
     assert Notification.objects.filter(user=care_manager_alice).count() == 1
 
 
@@ -91,17 +92,17 @@ def test_failure_backs_off_then_fails_for_good(settings, monkeypatch):
         raise OSError("smtp down")
 
     monkeypatch.setitem(services._CHANNELS, "email", boom)
-    assert services.outbox_deliver(item_id=item.pk) == OutboxStatus.PENDING
+    assert services.outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk) == OutboxStatus.PENDING
     item.refresh_from_db()
     assert item.available_at > timezone.now() and "smtp down" in item.last_error
     assert outbox_due_ids() == []  # not due before its back-off
     OutboxItem.objects.filter(pk=item.pk).update(available_at=timezone.now())
-    assert services.outbox_deliver(item_id=item.pk) == OutboxStatus.FAILED
+    assert services.outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk) == OutboxStatus.FAILED
 
 
 def test_a_row_not_yet_due_is_not_claimed():
     item = _email(available_at=timezone.now() + dt.timedelta(hours=2))
-    assert services.outbox_deliver(item_id=item.pk) is None
+    assert services.outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk) is None
     assert outbox_due_ids() == []
 
 
@@ -115,7 +116,7 @@ def test_events_reach_registered_handlers(monkeypatch):
     seen = []
     monkeypatch.setattr(event_registry, "_handlers", {"patient.created": [lambda item: seen.append(item.payload)]})
     item = services.outbox_event_emit(topic="patient.created", patient_id=7, payload={"patient_id": 7})
-    assert services.outbox_deliver(item_id=item.pk) == OutboxStatus.DONE
+    assert services.outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk) == OutboxStatus.DONE
     assert seen == [{"patient_id": 7}]
 
 
@@ -133,7 +134,7 @@ def test_cancel_for_patient_stops_pending_messages():
     assert services.outbox_cancel_for_patient(patient_id=12) == 1
     item.refresh_from_db()
     assert item.status == OutboxStatus.CANCELLED
-    assert services.outbox_deliver(item_id=item.pk) is None
+    assert services.outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk) is None
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from core.actors import SystemActor
 from notifications.models import Notification, OutboxItem, OutboxKind
 from notifications.services import outbox_deliver
 from patients import events, services
@@ -152,7 +153,7 @@ def test_new_note_notifies_the_care_manager_in_app_and_by_email_without_clinical
     messages = OutboxItem.objects.filter(kind=OutboxKind.MESSAGE, recipient_user=care_manager_alice)
     assert {m.channel for m in messages} == {"in_app", "email"}
     for m in messages:
-        assert outbox_deliver(item_id=m.pk) == "done"
+        assert outbox_deliver(actor=SystemActor("outbox delivery"), item_id=m.pk) == "done"
     notification = Notification.objects.get(user=care_manager_alice)
     assert str(note.pk) in notification.link
     assert len(mailoutbox) == 1 and mailoutbox[0].to == [care_manager_alice.email]

@@ -5,11 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from .. import messages
 from ..models import Appointment, AppointmentReminder, AppointmentStatus, ReminderStatus
+from ..permissions import actor_may_send_reminders
 
 
 def reminders_schedule(appointment: Appointment, *, now: dt.datetime) -> None:
@@ -24,10 +26,12 @@ def reminders_schedule(appointment: Appointment, *, now: dt.datetime) -> None:
             AppointmentReminder.objects.get_or_create(appointment=appointment, offset_minutes=minutes, due_at=due)
 
 
-def reminders_send_due(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+def reminders_send_due(*, actor, now: dt.datetime | None = None, limit: int = 500) -> int:
     """Send the reminders that are due. Each is claimed with a compare-and-set UPDATE and its
     message queued in the same transaction under a unique key, so a second run (or a second
     worker) sends nothing twice. Returns how many were sent."""
+    if not actor_may_send_reminders(actor):
+        raise PermissionDenied
     now = now or timezone.now()
     sent = 0
     due = list(

@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from accounts.roles import Role
 from consent.models import ConsentMethod, Purpose
 from consent.services import consent_sign
+from core.actors import SystemActor
 from notifications.selectors import notifications_for_user, outbox_due_ids
 from notifications.services import outbox_deliver
 from patients.models import ClinicalNote
@@ -89,7 +90,7 @@ def person(browser, live_server):
 def _deliver_outbox():
     """The worker's turn: deliver what the requests put in the outbox (in-app notifications)."""
     for item_id in outbox_due_ids():
-        outbox_deliver(item_id=item_id)
+        outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item_id)
 
 
 @pytest.mark.usefixtures("virtual_visit_v1")

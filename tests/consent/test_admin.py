@@ -34,11 +34,14 @@ def _private_root(settings, tmp_path):
 
 
 def _sign(patient, purpose=Purpose.VIRTUAL_VISIT, **kw):
+    """Given a consent: signed by the patient in the portal, or collected through the API by the
+    staff member passed as `actor` (for a patient without a portal account)."""
+    actor = kw.pop("actor", patient.user)
     return consent_sign(
-        actor=kw.pop("actor", patient.user),
+        actor=actor,
         patient=patient,
         purpose=purpose,
-        method="portal",
+        method="portal" if actor == patient.user else "api",
         signer_name=patient.full_name,
         **kw,
     )
@@ -54,7 +57,7 @@ def _rows(response):
 def test_changelists_follow_who_may_open_which_patient(
     client, care_manager_alice, care_manager_bob, provider_paula, front_desk_fay, admin_ada, paul, petra, virtual_visit_v1
 ):
-    pauls, petras = _sign(paul, actor=None), _sign(petra, actor=None)
+    pauls, petras = _sign(paul, actor=admin_ada), _sign(petra, actor=admin_ada)
     expected = {
         care_manager_alice: {pauls.pk},
         provider_paula: {pauls.pk},
@@ -70,9 +73,9 @@ def test_changelists_follow_who_may_open_which_patient(
 
 
 def test_outreach_is_sent_to_the_counts_and_event_planners_see_nothing(
-    client, outreach_olga, event_planner_evan, paul, virtual_visit_v1
+    client, admin_ada, outreach_olga, event_planner_evan, paul, virtual_visit_v1
 ):
-    consent = _sign(paul, actor=None)
+    consent = _sign(paul, actor=admin_ada)
     client.force_login(outreach_olga)
     response = client.get(CHANGELIST)
     assert response.status_code == 302 and response["Location"] == RATES
@@ -87,8 +90,8 @@ def test_outreach_is_sent_to_the_counts_and_event_planners_see_nothing(
 
 
 @pytest.mark.parametrize("suffix", ["change/", "receipt/", "withdraw/", "history/"])
-def test_another_care_team_gets_404_on_every_consent_page(client, care_manager_bob, paul, suffix, virtual_visit_v1):
-    consent = _sign(paul, actor=None)
+def test_another_care_team_gets_404_on_every_consent_page(client, admin_ada, care_manager_bob, paul, suffix, virtual_visit_v1):
+    consent = _sign(paul, actor=admin_ada)
     client.force_login(care_manager_bob)
     assert client.get(f"{CHANGELIST}{consent.pk}/{suffix}").status_code == 404
     assert client.post(f"{CHANGELIST}{consent.pk}/withdraw/", {"confirm": "yes", "reason": "x"}).status_code == 404
@@ -104,26 +107,28 @@ def test_patients_are_not_staff(client, patient_paul, paul, virtual_visit_v1):
     assert response.status_code == 302 and "/login" in response["Location"]
 
 
-def test_search_is_by_mrn_within_the_care_team(client, care_manager_alice, paul, petra, virtual_visit_v1):
-    pauls = _sign(paul, actor=None)
-    _sign(petra, actor=None)
+def test_search_is_by_mrn_within_the_care_team(client, admin_ada, care_manager_alice, paul, petra, virtual_visit_v1):
+    pauls = _sign(paul, actor=admin_ada)
+    _sign(petra, actor=admin_ada)
     client.force_login(care_manager_alice)
     assert _rows(client.get(CHANGELIST, {"q": "MRN-PAUL"})) == {pauls.pk}
     assert _rows(client.get(CHANGELIST, {"q": "MRN-PETRA"})) == set()
 
 
-def test_filters_by_purpose_status_and_method(client, front_desk_fay, paul, petra, virtual_visit_v1, marketing_email_v1):
-    a = _sign(paul, actor=None)
-    b = _sign(petra, purpose=Purpose.MARKETING_EMAIL, actor=None)
-    consent_withdraw(actor=None, consent=b)
+def test_filters_by_purpose_status_and_method(
+    client, admin_ada, front_desk_fay, paul, petra, virtual_visit_v1, marketing_email_v1
+):
+    a = _sign(paul, actor=admin_ada)
+    b = _sign(petra, purpose=Purpose.MARKETING_EMAIL, actor=admin_ada)
+    consent_withdraw(actor=admin_ada, consent=b)
     client.force_login(front_desk_fay)
     assert _rows(client.get(CHANGELIST, {"purpose__exact": "marketing_email"})) == {b.pk}
     assert _rows(client.get(CHANGELIST, {"status": "active"})) == {a.pk}
-    assert _rows(client.get(CHANGELIST, {"method__exact": "portal"})) == {a.pk, b.pk}
+    assert _rows(client.get(CHANGELIST, {"method__exact": "api"})) == {a.pk, b.pk}
 
 
-def test_change_view_is_read_only_logged_and_links_the_receipt(client, care_manager_alice, paul, virtual_visit_v1):
-    consent = _sign(paul, actor=None)
+def test_change_view_is_read_only_logged_and_links_the_receipt(client, admin_ada, care_manager_alice, paul, virtual_visit_v1):
+    consent = _sign(paul, actor=admin_ada)
     client.force_login(care_manager_alice)
     response = client.get(f"{CHANGELIST}{consent.pk}/change/")
     assert response.status_code == 200
@@ -137,8 +142,8 @@ def test_change_view_is_read_only_logged_and_links_the_receipt(client, care_mana
     assert consent.signer_name == paul.full_name
 
 
-def test_admin_receipt_download_is_private_and_logged(client, front_desk_fay, paul, virtual_visit_v1):
-    consent = _sign(paul, actor=None)
+def test_admin_receipt_download_is_private_and_logged(client, admin_ada, front_desk_fay, paul, virtual_visit_v1):
+    consent = _sign(paul, actor=admin_ada)
     client.force_login(front_desk_fay)
     response = client.get(f"{CHANGELIST}{consent.pk}/receipt/")
     assert response.status_code == 200
@@ -272,8 +277,8 @@ def test_staff_cannot_record_for_a_patient_they_may_not_open(client, care_manage
     assert not Consent.objects.exists()
 
 
-def test_a_purpose_already_active_is_a_form_error(client, front_desk_fay, paul, virtual_visit_v1):
-    first = _sign(paul, actor=None)
+def test_a_purpose_already_active_is_a_form_error(client, admin_ada, front_desk_fay, paul, virtual_visit_v1):
+    first = _sign(paul, actor=admin_ada)
     client.force_login(front_desk_fay)
     response = _record(client, paul)
     assert response.status_code == 200 and "purpose" in response.context["form"].errors
@@ -283,9 +288,9 @@ def test_a_purpose_already_active_is_a_form_error(client, front_desk_fay, paul, 
 # --- withdrawing -----------------------------------------------------------------------------
 
 
-def test_withdraw_action_asks_for_a_reason_then_withdraws(client, care_manager_alice, paul, petra, virtual_visit_v1):
-    mine = _sign(paul, actor=None)
-    theirs = _sign(petra, actor=None)
+def test_withdraw_action_asks_for_a_reason_then_withdraws(client, admin_ada, care_manager_alice, paul, petra, virtual_visit_v1):
+    mine = _sign(paul, actor=admin_ada)
+    theirs = _sign(petra, actor=admin_ada)
     client.force_login(care_manager_alice)
     ask = client.post(CHANGELIST, {"action": "withdraw_selected", "_selected_action": [mine.pk, theirs.pk]})
     assert ask.status_code == 200
@@ -311,8 +316,8 @@ def test_withdraw_action_asks_for_a_reason_then_withdraws(client, care_manager_a
     assert (mine.withdrawn_by, mine.withdrawal_reason) == (care_manager_alice, "Asked at the desk")
 
 
-def test_withdraw_page_of_one_consent(client, front_desk_fay, paul, virtual_visit_v1):
-    consent = _sign(paul, actor=None)
+def test_withdraw_page_of_one_consent(client, admin_ada, front_desk_fay, paul, virtual_visit_v1):
+    consent = _sign(paul, actor=admin_ada)
     client.force_login(front_desk_fay)
     url = f"{CHANGELIST}{consent.pk}/withdraw/"
     assert client.get(url).status_code == 200
@@ -342,7 +347,7 @@ def test_changelist_queries_do_not_grow_with_rows(client, request, who, admin_ad
             care_team_member_add(
                 actor=admin_ada, patient=patient, user=request.getfixturevalue("care_manager_alice"), role="care_manager"
             )
-            _sign(patient, actor=None)
+            _sign(patient, actor=admin_ada)
         with CaptureQueriesContext(connection) as ctx:
             response = client.get(CHANGELIST)
         assert response.status_code == 200
@@ -358,10 +363,12 @@ def test_rates_show_counts_with_small_numbers_masked(
 ):
     patients = PatientFactory.create_batch(6)
     for patient in patients:
-        _sign(patient, actor=None)
-    withdrawn = _sign(paul, purpose=Purpose.MARKETING_EMAIL, actor=None)
-    consent_withdraw(actor=None, consent=withdrawn)
-    expiring = _sign(patients[0], purpose=Purpose.MARKETING_EMAIL, actor=None, expires_at=timezone.now() + dt.timedelta(days=1))
+        _sign(patient, actor=admin_ada)
+    withdrawn = _sign(paul, purpose=Purpose.MARKETING_EMAIL, actor=admin_ada)
+    consent_withdraw(actor=admin_ada, consent=withdrawn)
+    expiring = _sign(
+        patients[0], purpose=Purpose.MARKETING_EMAIL, actor=admin_ada, expires_at=timezone.now() + dt.timedelta(days=1)
+    )
     Consent.objects.filter(pk=expiring.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
     for user in (admin_ada, outreach_olga):
         client.force_login(user)
@@ -388,8 +395,8 @@ def test_rates_queries_do_not_grow_with_consents(client, admin_ada, virtual_visi
     counts = []
     for batch in (1, 5):
         for patient in PatientFactory.create_batch(batch):
-            _sign(patient, actor=None)
-            _sign(patient, purpose=Purpose.MARKETING_EMAIL, actor=None)
+            _sign(patient, actor=admin_ada)
+            _sign(patient, purpose=Purpose.MARKETING_EMAIL, actor=admin_ada)
         with CaptureQueriesContext(connection) as ctx:
             client.get(RATES)
         counts.append(len(ctx.captured_queries))
@@ -452,7 +459,7 @@ def test_versions_are_read_only_and_say_when_they_are_locked(client, admin_ada, 
     client.force_login(admin_ada)
     url = f"/admin/consent/consenttemplateversion/{virtual_visit_v1.pk}/change/"
     assert "Not signed yet" in client.get(url).content.decode()
-    _sign(paul, actor=None)
+    _sign(paul, actor=admin_ada)
     page = client.get(url).content.decode()
     assert "it can never change" in page
     assert f"?from={virtual_visit_v1.pk}" in page
@@ -464,8 +471,8 @@ def test_versions_are_read_only_and_say_when_they_are_locked(client, admin_ada, 
 
 
 @pytest.mark.parametrize("who", ["care_manager_alice", "front_desk_fay", "outreach_olga", "event_planner_evan"])
-def test_templates_versions_and_ledger_are_for_administrators(client, request, who, paul, virtual_visit_v1):
-    _sign(paul, actor=None)
+def test_templates_versions_and_ledger_are_for_administrators(client, admin_ada, request, who, paul, virtual_visit_v1):
+    _sign(paul, actor=admin_ada)
     client.force_login(request.getfixturevalue(who))
     for url in (
         "/admin/consent/consenttemplate/",
@@ -479,7 +486,7 @@ def test_templates_versions_and_ledger_are_for_administrators(client, request, w
 
 
 def test_ledger_is_browsable_and_read_only_for_administrators(client, admin_ada, paul, virtual_visit_v1):
-    consent = _sign(paul, actor=None)
+    consent = _sign(paul, actor=admin_ada)
     consent_withdraw(actor=admin_ada, consent=consent, reason="test")
     client.force_login(admin_ada)
     response = client.get("/admin/consent/consentledgerentry/", {"q": "MRN-PAUL"})

@@ -18,6 +18,7 @@ from consent.selectors import (
     consent_version_find_by_text_hash,
 )
 from consent.services import consent_sign, consent_withdraw, consents_expire_due
+from core.actors import SystemActor
 from core.files import private_file_path
 from notifications.models import OutboxItem
 from patients.models import Patient
@@ -114,9 +115,11 @@ def test_receipt_pdf_holds_patient_purpose_text_and_hash(paul, patient_paul, vir
         ({"purpose": Purpose.RESEARCH}, "purpose"),
     ],
 )
-def test_bad_signatures_name_the_field_and_change_nothing(paul, patient_paul, virtual_visit_v1, kw, field):
+def test_bad_signatures_name_the_field_and_change_nothing(paul, patient_paul, front_desk_fay, virtual_visit_v1, kw, field):
+    # In person and on paper, the front desk records the consent; the patient signs the others.
+    actor = front_desk_fay if kw.get("method") in ("in_person", "paper") else patient_paul
     with pytest.raises(ValidationError) as err:
-        _sign(paul, **kw)
+        _sign(paul, actor=actor, **kw)
     assert field in err.value.message_dict
     assert not Consent.objects.exists() and not ConsentLedgerEntry.objects.exists()
 
@@ -128,10 +131,10 @@ def test_in_person_consent_with_a_witness(paul, front_desk_fay, virtual_visit_v1
 
 def test_expiry_ends_a_consent_and_is_in_the_ledger(paul, patient_paul, virtual_visit_v1):
     consent = _sign(paul, expires_at=timezone.now() + dt.timedelta(days=30))
-    assert consents_expire_due(now=timezone.now()) == 0
+    assert consents_expire_due(actor=SystemActor("consent expiry"), now=timezone.now()) == 0
     Consent.objects.filter(pk=consent.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
     assert not consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
-    assert consents_expire_due() == 1
+    assert consents_expire_due(actor=SystemActor("consent expiry")) == 1
     consent.refresh_from_db()
     assert consent.status == "expired"
     assert ConsentLedgerEntry.objects.filter(event="expired").count() == 1
@@ -161,6 +164,6 @@ def test_files_of_a_rolled_back_signature_are_swept(paul, patient_paul, virtual_
     old = orphan_path.stat().st_mtime - 7200
     os.utime(orphan_path, (old, old))
     os.utime(private_file_path(kept.receipt_path), (old, old))
-    assert consent_files_sweep() >= 1
+    assert consent_files_sweep(actor=SystemActor("consent files sweep")) >= 1
     assert not orphan_path.exists()
     assert private_file_path(kept.receipt_path).exists()

@@ -14,6 +14,7 @@ from accounts.services import user_create
 from consent.models import Consent, ConsentLedgerEntry, Purpose
 from consent.selectors import consent_is_active
 from consent.services import consent_sign, consent_template_version_create, consent_withdraw
+from core.actors import SystemActor
 from core.files import private_file_path
 from patients.models import AccessLog
 
@@ -389,7 +390,9 @@ def test_accounts_that_are_neither_staff_nor_patients_get_404_on_verify(client, 
 
     if not Group.objects.exists():
         roles_sync()
-    lone = user_create(email="lone@salus.test", password="pw-for-tests-1", role=Role.PATIENT)  # no record linked
+    lone = user_create(
+        actor=SystemActor("test fixtures"), email="lone@salus.test", password="pw-for-tests-1", role=Role.PATIENT
+    )  # no record linked
     client.force_login(lone)
     assert client.get(VERIFY).status_code == 404
 

@@ -32,42 +32,42 @@ def _object_permissions(user, patient) -> set[str]:
     )
 
 
-def test_membership_opens_the_patient_and_ending_it_closes_it(committed_db, care_manager_alice):
+def test_membership_opens_the_patient_and_ending_it_closes_it(committed_db, admin_ada, care_manager_alice):
     patient = PatientFactory()
     assert not _visible(care_manager_alice, patient)
 
     # When Alice joins the care team as care manager
-    member = care_team_member_add(actor=None, patient=patient, user=care_manager_alice, role="care_manager")
+    member = care_team_member_add(actor=admin_ada, patient=patient, user=care_manager_alice, role="care_manager")
 
     # Then she sees and may change the patient
     assert _object_permissions(care_manager_alice, patient) == {"view_patient", "change_patient"}
     assert list(patients_for_user(user=User.objects.get(pk=care_manager_alice.pk))) == [patient]
 
     # When her membership ends
-    care_team_member_end(actor=None, member=member)
+    care_team_member_end(actor=admin_ada, member=member)
 
     # Then she no longer sees the patient
     assert _object_permissions(care_manager_alice, patient) == set()
     assert not _visible(care_manager_alice, patient)
 
 
-def test_ending_one_of_two_memberships_keeps_what_the_other_grants(committed_db, care_manager_alice):
+def test_ending_one_of_two_memberships_keeps_what_the_other_grants(committed_db, admin_ada, care_manager_alice):
     patient = PatientFactory()
-    as_manager = care_team_member_add(actor=None, patient=patient, user=care_manager_alice, role="care_manager")
-    care_team_member_add(actor=None, patient=patient, user=care_manager_alice, role="provider")
+    as_manager = care_team_member_add(actor=admin_ada, patient=patient, user=care_manager_alice, role="care_manager")
+    care_team_member_add(actor=admin_ada, patient=patient, user=care_manager_alice, role="provider")
 
-    care_team_member_end(actor=None, member=as_manager)
+    care_team_member_end(actor=admin_ada, member=as_manager)
 
     assert _object_permissions(care_manager_alice, patient) == {"view_patient"}
     assert _visible(care_manager_alice, patient)
 
 
-def test_membership_rolled_back_leaves_no_permission_behind(committed_db, care_manager_alice):
+def test_membership_rolled_back_leaves_no_permission_behind(committed_db, admin_ada, care_manager_alice):
     patient = PatientFactory()
 
     # When the transaction that added Alice rolls back
     with pytest.raises(_Abandoned), transaction.atomic():
-        care_team_member_add(actor=None, patient=patient, user=care_manager_alice, role="care_manager")
+        care_team_member_add(actor=admin_ada, patient=patient, user=care_manager_alice, role="care_manager")
         assert _visible(care_manager_alice, patient)
         raise _Abandoned
 
@@ -78,7 +78,7 @@ def test_membership_rolled_back_leaves_no_permission_behind(committed_db, care_m
     assert not OutboxItem.objects.filter(patient_id=patient.pk).exists()
 
 
-def test_other_connections_see_the_grant_only_once_it_is_committed(committed_db, care_manager_alice):
+def test_other_connections_see_the_grant_only_once_it_is_committed(committed_db, admin_ada, care_manager_alice):
     patient = PatientFactory()
     added, may_commit = threading.Event(), threading.Event()
     errors: list[BaseException] = []
@@ -86,7 +86,7 @@ def test_other_connections_see_the_grant_only_once_it_is_committed(committed_db,
     def add_in_open_transaction() -> None:
         try:
             with transaction.atomic():
-                care_team_member_add(actor=None, patient=patient, user=care_manager_alice, role="care_manager")
+                care_team_member_add(actor=admin_ada, patient=patient, user=care_manager_alice, role="care_manager")
                 added.set()
                 if not may_commit.wait(timeout=30):
                     raise TimeoutError("the test did not let the transaction commit")

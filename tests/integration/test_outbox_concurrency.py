@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.db import connections, transaction
 
+from core.actors import SystemActor
 from notifications.models import OutboxChannel, OutboxItem, OutboxStatus
 from notifications.services import outbox_deliver, outbox_message_enqueue
 
@@ -61,7 +62,7 @@ def test_workers_delivering_the_same_row_at_once_send_it_once(committed_db):
         item = _reminder(address)
 
         # When four workers deliver it at the same moment
-        results = _all_at_once(lambda item_id=item.pk: outbox_deliver(item_id=item_id))
+        results = _all_at_once(lambda item_id=item.pk: outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item_id))
 
         # Then one of them delivered it and the others found it taken
         assert Counter(results) == {OutboxStatus.DONE: 1, None: THREADS - 1}

@@ -15,6 +15,7 @@ from django.utils import formats, timezone, translation
 from audit.chain import verify_all
 from consent.models import Consent, ConsentLedgerEntry, Purpose
 from consent.services import consent_sign, consent_withdraw
+from core.actors import SystemActor
 from core.files import private_file_path
 from notifications.models import Notification, OutboxItem
 from notifications.services import outbox_deliver, outbox_message_enqueue
@@ -121,7 +122,7 @@ def test_export_holds_everything_on_the_patient_and_nothing_on_anyone_else(rich_
     notice = outbox_message_enqueue(
         channel="in_app", topic="portal.notice", recipient_user=patient_paul, subject="Welcome, Paul", text="Your portal is open."
     )
-    outbox_deliver(item_id=notice.pk)
+    outbox_deliver(actor=SystemActor("outbox delivery"), item_id=notice.pk)
 
     # When Paul asks for his data and the task builds it
     request = _export(rich_paul, patient_paul)
@@ -564,7 +565,7 @@ def test_after_erasure_no_table_holds_the_patients_identity(client, api, rich_pa
     client.force_login(patient_paul)
     api.as_user(patient_paul)
     for item in OutboxItem.objects.filter(topic="staff.notification", channel="in_app"):
-        outbox_deliver(item_id=item.pk)
+        outbox_deliver(actor=SystemActor("outbox delivery"), item_id=item.pk)
     assert Notification.objects.filter(body__contains="MRN-PAUL").exists()
     LogEntry.objects.log_actions(
         user_id=admin_ada.pk,

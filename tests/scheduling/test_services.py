@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from consent.models import ConsentMethod, Purpose
 from consent.services import consent_sign, consent_withdraw
+from core.actors import SystemActor
 from notifications.models import Notification, OutboxItem
 from notifications.services import outbox_deliver
 from patients.models import ClinicalNote
@@ -38,7 +39,7 @@ def _text(content) -> str:
 
 def _deliver_all():
     for pk in OutboxItem.objects.filter(status="pending").values_list("pk", flat=True):
-        outbox_deliver(item_id=pk)
+        outbox_deliver(actor=SystemActor("outbox delivery"), item_id=pk)
 
 
 def test_patient_books_a_free_slot_and_both_parties_get_an_invitation(patient_paul, paul, practitioner_paula, service, monday):
@@ -181,8 +182,8 @@ def test_reminders_are_sent_once_when_the_task_runs_twice(patient_paul, paul, pr
     OutboxItem.objects.update(status="done")
     day_before = at(monday, 9) - dt.timedelta(hours=23)
     # When the periodic task runs twice (or two workers run it at once) a day ahead,
-    assert reminders_send_due(now=day_before) == 1
-    assert reminders_send_due(now=day_before) == 0
+    assert reminders_send_due(actor=SystemActor("appointment reminders"), now=day_before) == 1
+    assert reminders_send_due(actor=SystemActor("appointment reminders"), now=day_before) == 0
     # then exactly one reminder message was queued, and the hour-before one still waits
     reminders = OutboxItem.objects.filter(topic="appointment.reminder")
     assert reminders.count() == 1
@@ -194,7 +195,7 @@ def test_reminders_are_sent_once_when_the_task_runs_twice(patient_paul, paul, pr
 def test_reminders_of_a_cancelled_visit_are_not_sent(patient_paul, paul, practitioner_paula, service, monday, front_desk_fay):
     appt = _book(patient_paul, paul, practitioner_paula, service, at(monday, 9))
     appointment_cancel(actor=front_desk_fay, appointment=appt)
-    assert reminders_send_due(now=at(monday, 8, 30)) == 0
+    assert reminders_send_due(actor=SystemActor("appointment reminders"), now=at(monday, 8, 30)) == 0
     assert not OutboxItem.objects.filter(topic="appointment.reminder").exists()
 
 

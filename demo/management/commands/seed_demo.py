@@ -18,6 +18,7 @@ from accounts.services import user_create
 from audit.chain import chain_append
 from consent.models import Purpose
 from consent.services import consent_sign, consent_template_version_create, consent_withdraw
+from core.actors import SystemActor
 from demo import clinical as c
 from demo.consent_texts import TEMPLATES
 from demo.scheduling import seed_scheduling
@@ -35,6 +36,9 @@ from patients.models import (
 from patients.services import care_team_member_add, clinical_note_create, patient_create, patient_link_user
 from privacy.services import privacy_erasure_request
 
+# The accounts are opened by the seed itself (no administrator exists before it runs); the record
+# writes are made as the demo administrator and staff, whose logins the seed prints.
+SEED = SystemActor("demo seed")
 DEMO_PASSWORD = "salus-demo-2026"  # noqa: S105 - printed for the demo, never used in production
 DEMO_USERS = [
     # email, first, last, role
@@ -118,7 +122,7 @@ class Command(BaseCommand):
         users = {}
         for email, first, last, role in DEMO_USERS:
             users[email] = user_create(
-                email=email, password=DEMO_PASSWORD, role=role, first_name=first, last_name=last, email_verified=True
+                actor=SEED, email=email, password=DEMO_PASSWORD, role=role, first_name=first, last_name=last, email_verified=True
             )
         return users
 
@@ -173,6 +177,7 @@ class Command(BaseCommand):
         )
         if i < len(DEMO_PATIENTS):
             user = user_create(
+                actor=SEED,
                 email=email,
                 password=DEMO_PASSWORD,
                 role=Role.PATIENT,
