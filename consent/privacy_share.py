@@ -22,6 +22,7 @@ from core.privacy import (
 )
 
 from .models import Consent, ConsentLedgerEntry, ConsentMethod, ConsentStatus, LedgerEvent, Purpose
+from .selectors import consents_with_effective_status
 from .services import consent_withdraw
 
 
@@ -30,7 +31,7 @@ def _section_consents(patient) -> list[dict]:
         {
             "id": c.pk,
             "purpose": c.purpose,
-            "status": c.status,
+            "status": c.effective_status,  # the rule's answer now, not the stored column
             "version": c.version.version,
             "language": c.language,
             "method": c.method,
@@ -43,7 +44,9 @@ def _section_consents(patient) -> list[dict]:
             "withdrawn_at": c.withdrawn_at,
             "withdrawal_reason": c.withdrawal_reason,
         }
-        for c in Consent.objects.filter(patient=patient).select_related("version").order_by("signed_at", "id")
+        for c in consents_with_effective_status(Consent.objects.filter(patient=patient))
+        .select_related("version")
+        .order_by("signed_at", "id")
     ]
 
 
@@ -94,7 +97,10 @@ def _identity(patient) -> Identity:
 
 def _erase(ctx: ErasureContext) -> None:
     patient = ctx.patient
-    for consent in Consent.objects.filter(patient=patient, status=ConsentStatus.ACTIVE):
+    in_force = consents_with_effective_status(Consent.objects.filter(patient=patient)).filter(
+        effective_status=ConsentStatus.ACTIVE
+    )
+    for consent in in_force:
         consent_withdraw(actor=ctx.actor, consent=consent, reason=ctx.reason)
     for qs in (Consent.objects.filter(patient=patient), Consent.history.filter(patient_id=patient.pk)):
         for receipt, scan in qs.values_list("receipt_path", "scanned_document"):

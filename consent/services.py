@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.chain import chain_append
+from core.actors import SystemActor
 from core.files import private_file_write
 from core.records import actor_label
 from notifications.services import outbox_event_emit
@@ -177,6 +178,9 @@ def consent_sign(
         expires_at=expires_at,
     )
     consent._history_user = actor if getattr(actor, "pk", None) else None  # type: ignore[attr-defined]  # read by simple-history on save
+    # A consent of this purpose past its expiry is no longer in force, whether or not the sweep has
+    # recorded it: record its expiry now, so that the patient can sign again at once.
+    _expire_lapsed(patient=patient, purpose=purpose, now=consent.signed_at)
     # The one-active-per-purpose rule is left to the database (IntegrityError below): no race window.
     consent.full_clean(exclude=["receipt_path", "receipt_sha256"], validate_constraints=False)
     try:
@@ -208,10 +212,12 @@ def consent_withdraw(*, actor: User | None, consent: Consent, reason: str = "") 
     if not user_may_withdraw_consent(actor, consent):
         raise PermissionDenied
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
-    if consent.status != ConsentStatus.ACTIVE:
-        raise ValidationError({"status": _("Only an active consent can be withdrawn.")})
+    now = timezone.now()
+    if consent.status != ConsentStatus.ACTIVE or (consent.expires_at is not None and consent.expires_at <= now):
+        # The same rule as consent_is_active: a consent past its expiry is not in force, swept or not.
+        raise ValidationError({"status": _("Only a consent in force can be withdrawn.")})
     consent.status = ConsentStatus.WITHDRAWN
-    consent.withdrawn_at = timezone.now()
+    consent.withdrawn_at = now
     consent.withdrawn_by = actor
     consent.withdrawal_reason = (reason or "").strip()[:500]
     consent._history_user = consent.withdrawn_by  # type: ignore[attr-defined]  # read by simple-history on save
@@ -233,18 +239,30 @@ def consents_expire_due(*, actor, now: dt.datetime | None = None) -> int:
     done = 0
     for pk in Consent.objects.filter(status=ConsentStatus.ACTIVE, expires_at__lte=now).values_list("pk", flat=True):
         with transaction.atomic():
-            consent = Consent.objects.select_for_update().get(pk=pk)
-            if consent.status != ConsentStatus.ACTIVE:
-                continue
-            consent.status = ConsentStatus.EXPIRED
-            consent.save(update_fields=["status"])
-            _ledger(consent=consent, event=LedgerEvent.EXPIRED, actor=actor)
-            outbox_event_emit(
-                topic=events.CONSENT_EXPIRED,
-                patient_id=consent.patient_id,
-                payload={"patient_id": consent.patient_id, "consent_id": consent.pk, "purpose": consent.purpose},
-            )
-            done += 1
+            done += _expire_lapsed(pk=pk, now=now, actor=actor)
+    return done
+
+
+_EXPIRY_ACTOR = SystemActor("consent expiry")
+
+
+def _expire_lapsed(*, now: dt.datetime, actor=_EXPIRY_ACTOR, pk: int | None = None, patient=None, purpose=None) -> int:
+    """Record the expiry of consents still marked active past their `expires_at` (one consent, or
+    a patient's consents of one purpose), with their ledger rows and events. Runs in the caller's
+    transaction; the rows are locked first, so a sweep and a signature never record one twice."""
+    lapsed = Consent.objects.select_for_update().filter(status=ConsentStatus.ACTIVE, expires_at__lte=now)
+    lapsed = lapsed.filter(pk=pk) if pk is not None else lapsed.filter(patient=patient, purpose=purpose)
+    done = 0
+    for consent in lapsed.order_by("pk"):
+        consent.status = ConsentStatus.EXPIRED
+        consent.save(update_fields=["status"])
+        _ledger(consent=consent, event=LedgerEvent.EXPIRED, actor=actor)
+        outbox_event_emit(
+            topic=events.CONSENT_EXPIRED,
+            patient_id=consent.patient_id,
+            payload={"patient_id": consent.patient_id, "consent_id": consent.pk, "purpose": consent.purpose},
+        )
+        done += 1
     return done
 
 

@@ -259,11 +259,6 @@ def _access_log_row(
 
 
 def _access_log_actor_check(actor, channel: AccessChannel | str) -> None:
-    # Transitional, for one caller: the privacy export (consent/privacy/export.py) still logs its
-    # task's read with actor=None while it moves into its own app; once it passes
-    # SystemActor("privacy export"), delete these two lines and None is refused here as everywhere.
-    if actor is None and AccessChannel(channel) is AccessChannel.TASK:
-        return
     if not actor_may_be_access_logged(actor):
         raise PermissionDenied
 

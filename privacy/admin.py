@@ -20,14 +20,16 @@ from patients.permissions import user_may_open_patients
 
 from .forms import DecisionForm, StaffPrivacyRequestForm
 from .models import PrivacyRequest, PrivacyRequestChannel, PrivacyRequestKind, PrivacyRequestStatus, RetentionRule
-from .retention import retention_apply, retention_rule_update
+from .selectors import (
+    privacy_request_get_for_user,
+    privacy_requests_for_user,
+)
 from .services import (
     privacy_request_create,
     privacy_request_decide,
-    privacy_request_get_for_user,
     privacy_request_retry,
-    privacy_requests_for_user,
 )
+from .services.retention import retention_apply, retention_rule_update
 
 
 @admin.register(PrivacyRequest)

@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from patients.selectors import patients_for_user
 
 from .models import PrivacyRequestKind
-from .requests import REASON_MAX
+from .services.requests import REASON_MAX
 
 
 class PrivacyRequestForm(forms.Form):

@@ -5,17 +5,17 @@ from celery import shared_task
 from core.actors import SystemActor
 
 from . import services
-from .retention import retention_apply as _retention_apply
+from .services.retention import retention_apply as _retention_apply
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def privacy_export_build(request_id: int) -> bool:
-    return services.privacy_export_build(request_id=request_id)
+    return services.privacy_export_build(actor=SystemActor("data export"), request_id=request_id)
 
 
 @shared_task(acks_late=True, reject_on_worker_lost=True, ignore_result=True)
 def privacy_erase_run(request_id: int) -> bool:
-    return services.privacy_erase_run(request_id=request_id)
+    return services.privacy_erase_run(actor=SystemActor("erasure"), request_id=request_id)
 
 
 @shared_task(ignore_result=True)

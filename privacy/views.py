@@ -18,12 +18,14 @@ from patients.services import access_log_record
 
 from .forms import PrivacyRequestForm
 from .models import PrivacyRequestChannel, PrivacyRequestKind, PrivacyRequestStatus
-from .services import (
-    export_link_hours,
+from .selectors import (
     privacy_export_file,
     privacy_export_get_for_download,
-    privacy_request_create,
     privacy_requests_for_patient,
+)
+from .services import (
+    export_link_hours,
+    privacy_request_create,
 )
 
 

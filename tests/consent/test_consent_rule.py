@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from consent.models import Consent, ConsentLedgerEntry, ConsentStatus, Purpose
@@ -16,6 +17,7 @@ from consent.selectors import (
     consent_rates_by_purpose,
 )
 from consent.services import consent_sign, consent_withdraw, consents_expire_due
+from core.actors import SystemActor
 from patients.models import Patient
 from scheduling.video import video_access
 from tests.scheduling.conftest import at, book, clinic, monday, practitioner_paula, service  # noqa: F401 - fixtures
@@ -95,7 +97,7 @@ def test_an_expired_consent_not_yet_swept_is_not_active_anywhere(
     assert rows[VV]["active"] == 0 and rows[VV]["expired"] is None  # one: masked
 
     # and the sweep, when it runs, only records what was already true
-    assert consents_expire_due() == 1
+    assert consents_expire_due(actor=SystemActor("consent expiry")) == 1
     assert ConsentLedgerEntry.objects.filter(consent=consent, event="expired").count() == 1
     assert consent_effective_status(consent=consent) == ConsentStatus.EXPIRED
 
@@ -151,20 +153,24 @@ def test_the_rule_reads_the_moment_asked_about(paul, patient_paul, virtual_visit
     assert consent_effective_status(consent=consent, at=expires + dt.timedelta(days=1)) == ConsentStatus.WITHDRAWN
 
 
-def test_a_consent_withdrawn_after_it_lapsed_reads_expired_swept_or_not(paul, patient_paul, virtual_visit_v1):
-    """The sweep may or may not have run before the withdrawal; what is shown must not depend on it."""
+def test_a_consent_that_lapsed_cannot_be_withdrawn_swept_or_not(paul, patient_paul, virtual_visit_v1):
+    """The row still says "active" until the sweep runs; the service follows the rule, not the row."""
     consent = _lapsed_unswept(paul)
-    consent_withdraw(actor=patient_paul, consent=consent)  # the row still said "active"
+    with pytest.raises(ValidationError) as refused:
+        consent_withdraw(actor=patient_paul, consent=consent)
+    assert "status" in refused.value.message_dict
+    consent.refresh_from_db()
+    assert consent.withdrawn_at is None
     assert consent_effective_status(consent=consent) == ConsentStatus.EXPIRED
     assert not consent_is_active(patient=paul, purpose=VV)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="consent_sign leaves the one-active-per-purpose check to a database constraint on the stored "
-    "status, so a lapsed consent must be swept before the purpose can be signed again",
-)
 def test_signing_again_after_an_expiry_the_sweep_has_not_recorded(paul, patient_paul, virtual_visit_v1):
-    _lapsed_unswept(paul)
+    lapsed = _lapsed_unswept(paul)
     _sign(paul)
     assert consent_is_active(patient=paul, purpose=VV)
+    # the lapsed consent's expiry is recorded with the new signature, once: the sweep finds nothing
+    lapsed.refresh_from_db()
+    assert lapsed.status == ConsentStatus.EXPIRED
+    assert ConsentLedgerEntry.objects.filter(consent=lapsed, event="expired").count() == 1
+    assert consents_expire_due(actor=SystemActor("consent expiry")) == 0

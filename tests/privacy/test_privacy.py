@@ -21,10 +21,10 @@ from notifications.models import Notification, OutboxItem
 from notifications.services import outbox_deliver, outbox_message_enqueue
 from patients.models import AccessLog, ClinicalNote, Patient, PatientContact, PatientIdentifier
 from patients.services import access_log_record, clinical_note_create, patient_identifier_add, patient_update
-from privacy import export as privacy_export_module
 from privacy import services as privacy
 from privacy import tasks
 from privacy.models import PrivacyRequest
+from privacy.services import export as privacy_export_module
 from privacy.services import (
     privacy_erase,
     privacy_erasure_request,

@@ -11,6 +11,7 @@ from django.utils import timezone
 from audit.chain import chain_append, verify_all
 from consent.models import Consent, Purpose
 from consent.services import consent_sign, consent_withdraw
+from core.actors import SystemActor
 from core.files import private_file_path
 from notifications.models import Notification, OutboxItem
 from notifications.services import outbox_event_emit, outbox_message_enqueue
@@ -18,8 +19,8 @@ from patients.models import AccessLog
 from patients.services import access_log_record
 from privacy import tasks
 from privacy.models import PrivacyRequest, RetentionCategory, RetentionRule
-from privacy.retention import retention_apply, retention_rule_update
 from privacy.services import privacy_export_request
+from privacy.services.retention import retention_apply, retention_rule_update
 
 pytestmark = pytest.mark.django_db
 
@@ -138,12 +139,12 @@ def _snapshot():
 
 def test_dry_run_counts_and_changes_nothing(aged):
     before = _snapshot()
-    assert retention_apply(dry_run=True, now=NOW) == EXPECTED
+    assert retention_apply(actor=SystemActor("retention"), dry_run=True, now=NOW) == EXPECTED
     assert _snapshot() == before
 
 
 def test_real_run_purges_exactly_what_the_dry_run_counted(aged):
-    counted = retention_apply(dry_run=True, now=NOW)
+    counted = retention_apply(actor=SystemActor("retention"), dry_run=True, now=NOW)
     old_files = [private_file_path(p) for p in (aged["exports"][0].json_path, aged["exports"][0].pdf_path)]
     old_consent = aged["consents"]["old"]
     old_files += [private_file_path(old_consent.receipt_path), private_file_path(old_consent.scanned_document)]
@@ -151,7 +152,7 @@ def test_real_run_purges_exactly_what_the_dry_run_counted(aged):
 
     log_rows = AccessLog.objects.count()
 
-    assert retention_apply(dry_run=False, now=NOW) == counted == EXPECTED
+    assert retention_apply(actor=SystemActor("retention"), dry_run=False, now=NOW) == counted == EXPECTED
 
     # The access log lost its three oldest rows and still verifies
     assert AccessLog.objects.count() == log_rows - 3
@@ -174,13 +175,13 @@ def test_real_run_purges_exactly_what_the_dry_run_counted(aged):
     assert Consent.objects.get(pk=aged["consents"]["active"].pk).receipt_path
     assert not any(f.exists() for f in old_files)
     # And a second run finds nothing left
-    assert sum(retention_apply(dry_run=True, now=NOW).values()) == 0
+    assert sum(retention_apply(actor=SystemActor("retention"), dry_run=True, now=NOW).values()) == 0
 
 
 def test_inactive_rules_purge_nothing(aged, rules):
     RetentionRule.objects.filter(category="access_log").update(active=False)
     log_rows = AccessLog.objects.count()
-    counts = retention_apply(dry_run=False, now=NOW)
+    counts = retention_apply(actor=SystemActor("retention"), dry_run=False, now=NOW)
     assert "access_log" not in counts
     assert AccessLog.objects.count() == log_rows
 

@@ -4,7 +4,7 @@ from django.apps import apps
 
 from core.privacy import patient_linked_models, shares
 from patients.models import Patient
-from privacy.export import export_sections
+from privacy.services.export import export_sections
 
 
 def test_every_app_with_patient_rows_registers_a_share_that_erases_them():

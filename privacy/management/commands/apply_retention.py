@@ -2,7 +2,8 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 from tqdm import tqdm
 
-from privacy.retention import retention_apply, retention_plan
+from core.actors import SystemActor
+from privacy.services.retention import retention_apply, retention_plan
 
 
 class Command(BaseCommand):
@@ -31,6 +32,6 @@ class Command(BaseCommand):
             self.stdout.write(self.style.SUCCESS("Dry run: nothing was changed."))
             return
         with tqdm(total=sum(r.count for r in plan), unit="row", desc="Purging", disable=verbosity == 0) as bar:
-            counts = retention_apply(actor=None, dry_run=False, now=now, progress=bar.update)
+            counts = retention_apply(actor=SystemActor("apply_retention command"), dry_run=False, now=now, progress=bar.update)
         self._table(plan, counts, "purged")
         self.stdout.write(self.style.SUCCESS(f"Retention applied: {sum(counts.values())} row(s) or file(s) purged."))

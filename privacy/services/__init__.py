@@ -39,13 +39,6 @@ from .requests import (
     privacy_request_decide,
     privacy_request_retry,
 )
-from .selectors import (
-    privacy_export_file,
-    privacy_export_get_for_download,
-    privacy_request_get_for_user,
-    privacy_requests_for_patient,
-    privacy_requests_for_user,
-)
 
 __all__ = [
     "ERASED_GIVEN_NAME",
@@ -69,15 +62,10 @@ __all__ = [
     "privacy_erase_run",
     "privacy_erasure_request",
     "privacy_export_build",
-    "privacy_export_file",
     "privacy_export_files_purge",
-    "privacy_export_get_for_download",
     "privacy_export_request",
     "privacy_open_request_ids",
     "privacy_request_create",
     "privacy_request_decide",
-    "privacy_request_get_for_user",
     "privacy_request_retry",
-    "privacy_requests_for_patient",
-    "privacy_requests_for_user",
 ]

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
@@ -18,14 +19,14 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from core.actors import SystemActor
 from core.files import private_file_delete, private_file_write
 from core.privacy import ExportSection, shares
 from notifications.services import outbox_event_emit
 from patients.models import AccessChannel, Patient
 from patients.services import access_log_record
 
-from .models import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
+from ..models import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
+from ..permissions import actor_may_run_privacy_work
 from .requests import _claim_seconds, _portal_link, _tell_patient
 
 logger = logging.getLogger(__name__)
@@ -129,13 +130,16 @@ def export_pdf(*, patient: Patient, collected, generated_at: dt.datetime) -> byt
     return HTML(string=html).write_pdf()
 
 
-def privacy_export_build(*, request_id: int) -> bool:
+def privacy_export_build(*, actor, request_id: int) -> bool:
     """Build an export: the JSON of everything held on the patient and its PDF summary, stored
     privately; mark it ready with a download link that expires; tell the patient; log the read.
 
     Idempotent: the request is claimed with a compare-and-set UPDATE (`requested` → `processing`),
     so a second run, or a run published twice, builds nothing. Returns whether this call built it.
+    Background work: `actor` is the worker's system actor, named on the access-log row.
     """
+    if not actor_may_run_privacy_work(actor):
+        raise PermissionDenied
     now = timezone.now()
     stale = now - dt.timedelta(seconds=_claim_seconds())
     claimed = (
@@ -167,9 +171,7 @@ def privacy_export_build(*, request_id: int) -> bool:
             request.expires_at = request.ready_at + dt.timedelta(hours=export_link_hours())
             request.error = ""
             request.save()
-            access_log_record(
-                actor=SystemActor("data export"), patient=patient, resource="export", channel=AccessChannel.TASK, action="export"
-            )
+            access_log_record(actor=actor, patient=patient, resource="export", channel=AccessChannel.TASK, action="export")
             expires = request.expires_at
 
             def text() -> str:

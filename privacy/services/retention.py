@@ -28,8 +28,9 @@ from notifications.models import Notification, OutboxItem, OutboxKind, OutboxSta
 from notifications.services import outbox_event_emit
 from patients.models import AccessLog
 
+from ..models import PrivacyRequest, PrivacyRequestKind, RetentionCategory, RetentionRule
+from ..permissions import actor_may_apply_retention, actor_may_decide_privacy
 from .export import privacy_export_files_purge
-from .models import PrivacyRequest, PrivacyRequestKind, RetentionCategory, RetentionRule
 
 BATCH = 1000
 RETENTION_APPLIED = "retention.applied"
@@ -53,7 +54,7 @@ class RetentionPlanRow:
 @transaction.atomic
 def retention_rule_update(*, actor, rule: RetentionRule, keep_days, active: bool) -> RetentionRule:
     """Change how long a category is kept (administrators only). At least one day."""
-    if actor is None or not (actor.is_active and actor.is_superuser):
+    if not actor_may_decide_privacy(actor):
         raise PermissionDenied
     try:
         keep_days = int(keep_days)
@@ -200,11 +201,11 @@ def retention_plan(*, now: dt.datetime | None = None) -> list[RetentionPlanRow]:
     return rows
 
 
-def retention_apply(
-    *, actor=None, dry_run: bool, now: dt.datetime | None = None, progress: Progress | None = None
-) -> dict[str, int]:
+def retention_apply(*, actor, dry_run: bool, now: dt.datetime | None = None, progress: Progress | None = None) -> dict[str, int]:
     """Purge what every active rule says is past its term; per category, how many rows (or
     files) were purged — or, with `dry_run`, would be. Nothing changes in a dry run."""
+    if not actor_may_apply_retention(actor):
+        raise PermissionDenied
     plan = retention_plan(now=now)
     if dry_run:
         return {row.category: row.count for row in plan}

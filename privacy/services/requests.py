@@ -20,9 +20,10 @@ from core.tasks import publish_on_commit
 from notifications.models import OutboxChannel
 from notifications.services import outbox_event_emit, outbox_message_enqueue, staff_notify
 from patients.models import Patient
-from patients.selectors import patient_email_recipient, patients_for_user
+from patients.selectors import patient_email_recipient
 
-from .models import PrivacyRequest, PrivacyRequestChannel, PrivacyRequestKind, PrivacyRequestStatus
+from ..models import PrivacyRequest, PrivacyRequestChannel, PrivacyRequestKind, PrivacyRequestStatus
+from ..permissions import actor_may_ask_privacy_for, actor_may_decide_privacy
 
 logger = logging.getLogger(__name__)
 
@@ -73,16 +74,6 @@ def _tell_patient(*, request: PrivacyRequest, topic: str, subject: Callable[[], 
         )
 
 
-def _actor_may_ask_for(actor, patient: Patient) -> bool:
-    if actor is None:  # the system itself (an import, a task)
-        return True
-    if not actor.is_active:
-        return False
-    if patient.user_id is not None and patient.user_id == actor.pk:
-        return True
-    return actor.is_staff and patients_for_user(user=actor).filter(pk=patient.pk).exists()
-
-
 @transaction.atomic
 def privacy_request_create(*, actor, patient: Patient, kind: str, channel: str, reason: str = "") -> PrivacyRequest:
     """Record a patient's request. An export is built at once by a task; an erasure waits for an
@@ -97,7 +88,7 @@ def privacy_request_create(*, actor, patient: Patient, kind: str, channel: str, 
         errors["reason"] = _("Keep the reason under %(n)s characters.") % {"n": REASON_MAX}
     if errors:
         raise ValidationError(errors)
-    if not _actor_may_ask_for(actor, patient):
+    if not actor_may_ask_privacy_for(actor, patient):
         raise PermissionDenied
     if PrivacyRequest.objects.filter(patient=patient, kind=PrivacyRequestKind.ERASURE, status=PrivacyRequestStatus.DONE).exists():
         raise ValidationError({"kind": _("This record has been erased; there is nothing left to ask for.")})
@@ -148,7 +139,7 @@ def privacy_erasure_request(*, actor, patient: Patient, channel: str, reason: st
 
 
 def _require_administrator(actor) -> None:
-    if actor is None or not (actor.is_active and actor.is_superuser):
+    if not actor_may_decide_privacy(actor):
         raise PermissionDenied
 
 

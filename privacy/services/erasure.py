@@ -3,7 +3,7 @@ see `core.privacy`) in one transaction, the audit trail kept."""
 
 import logging
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -13,7 +13,8 @@ from core.privacy import ERASED_GIVEN_NAME, ERASED_TEXT, ErasureContext, Identit
 from notifications.services import outbox_event_emit
 from patients.models import Patient
 
-from .models import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
+from ..models import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
+from ..permissions import actor_may_decide_privacy, actor_may_run_privacy_work
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,8 @@ def privacy_erase(*, actor, request: PrivacyRequest) -> PrivacyRequest:
     Files are deleted last, inside the transaction: if the commit then failed, the request would
     stay approved and run again, rather than be marked done with files left behind.
     """
+    if not actor_may_decide_privacy(actor):
+        raise PermissionDenied
     request = PrivacyRequest.objects.select_for_update().get(pk=request.pk)
     if request.status == PrivacyRequestStatus.DONE:
         return request
@@ -69,9 +72,12 @@ def privacy_erase(*, actor, request: PrivacyRequest) -> PrivacyRequest:
     return request
 
 
-def privacy_erase_run(*, request_id: int) -> bool:
+def privacy_erase_run(*, actor, request_id: int) -> bool:
     """The task's entry: erase for an approved request, as the administrator who approved it.
-    Idempotent (a done request is left alone); a failure is recorded on the request."""
+    Idempotent (a done request is left alone); a failure is recorded on the request. Background
+    work: `actor` is the worker's system actor."""
+    if not actor_may_run_privacy_work(actor):
+        raise PermissionDenied
     request = PrivacyRequest.objects.select_related("decided_by").filter(pk=request_id).first()
     if request is None or request.kind != PrivacyRequestKind.ERASURE or request.status != PrivacyRequestStatus.APPROVED:
         return False
