@@ -403,8 +403,8 @@ def test_only_an_administrator_decides(request, paul, patient_paul, who):
         privacy_request_decide(actor=request.getfixturevalue(who), request=erasure, approve=True)
     erasure.refresh_from_db()
     assert erasure.status == "requested"
-    with pytest.raises(ValidationError):
-        privacy_erase(actor=request.getfixturevalue(who), request=erasure)  # not approved: nothing happens
+    with pytest.raises(PermissionDenied):
+        privacy_erase(actor=request.getfixturevalue(who), request=erasure)  # only an administrator erases
     assert Patient.objects.get(pk=paul.pk).family_name == "Lefèvre"
 
 
