@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from simple_history.admin import SimpleHistoryAdmin
 
+from accounts.permissions import user_is_administrator
 from core.forms import form_errors_from_service
 from patients.permissions import user_may_open_patients
 
@@ -60,7 +61,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
 
     def _may_use(self, request) -> bool:
         user = request.user
-        return user.is_active and user.is_staff and (user.is_superuser or user_may_open_patients(user))
+        return user.is_active and user.is_staff and (user_is_administrator(user) or user_may_open_patients(user))
 
     def has_module_permission(self, request):
         return self._may_use(request)
@@ -81,7 +82,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
 
     def get_actions(self, request):
         actions = super().get_actions(request)
-        if not request.user.is_superuser:
+        if not user_is_administrator(request.user):
             actions.pop("retry_failed", None)
         return actions
 
@@ -99,7 +100,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         item = privacy_request_get_for_user(user=request.user, pk=object_id)  # 404, not the admin's redirect
         links = []
-        if request.user.is_superuser:
+        if user_is_administrator(request.user):
             if item.kind == PrivacyRequestKind.ERASURE and item.status == PrivacyRequestStatus.REQUESTED:
                 links.append((reverse("admin:privacy_privacyrequest_decide", args=[item.pk]), _("Approve or reject")))
             if (
@@ -141,7 +142,7 @@ class PrivacyRequestAdmin(admin.ModelAdmin):
 
     def decide_view(self, request, object_id):
         item = privacy_request_get_for_user(user=request.user, pk=object_id)
-        if not request.user.is_superuser:
+        if not user_is_administrator(request.user):
             raise PermissionDenied  # seen, but only an administrator decides
         form = DecisionForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
@@ -187,7 +188,7 @@ class RetentionRuleAdmin(SimpleHistoryAdmin):
     actions = ["preview"]
 
     def _administrator(self, request) -> bool:
-        return request.user.is_active and request.user.is_superuser
+        return user_is_administrator(request.user)
 
     def has_module_permission(self, request):
         return self._administrator(request)

@@ -6,6 +6,7 @@ from django.db.models import QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
+from accounts.permissions import user_is_administrator
 from core.files import private_file_path
 from patients.models import Patient
 from patients.permissions import user_may_open_patients
@@ -22,7 +23,7 @@ def privacy_requests_for_user(*, user) -> QuerySet[PrivacyRequest]:
     """The requests a staff member may see: administrators all, others those of patients they see."""
     if not user.is_authenticated or not user.is_active or not user.is_staff:
         return PrivacyRequest.objects.none()
-    if user.is_superuser:
+    if user_is_administrator(user):
         return PrivacyRequest.objects.all()
     if not user_may_open_patients(user):
         return PrivacyRequest.objects.none()
@@ -44,13 +45,10 @@ def privacy_export_get_for_download(*, user, token: str) -> PrivacyRequest:
         if token
         else None
     )
-    allowed = (
-        request is not None
-        and user.is_authenticated
-        and user.is_active
-        and (user.is_superuser or (request.patient.user_id is not None and request.patient.user_id == user.pk))
-    )
-    if not allowed or request.status != PrivacyRequestStatus.DONE:
+    if request is None or request.status != PrivacyRequestStatus.DONE:
+        raise Http404("No such export.")
+    own = request.patient.user_id is not None and request.patient.user_id == user.pk
+    if not (user.is_authenticated and user.is_active and (own or user_is_administrator(user))):
         raise Http404("No such export.")
     return request
 
