@@ -416,6 +416,11 @@ class AccessChannel(models.TextChoices):
     TASK = "task", _("Background task")
 
 
+class AccessAction(models.TextChoices):
+    VIEW = "view", _("Read")
+    EXPORT = "export", _("Export of the data")
+
+
 class AccessLog(ChainedRecord):
     """One read of a patient's record. Append-only and hash-chained (audit.chain): a changed or
     deleted row is found by `manage.py verify_audit`."""
@@ -434,15 +439,15 @@ class AccessLog(ChainedRecord):
         "path",
     )
 
-    created_at = models.DateTimeField(default=timezone.now)
+    created_at = models.DateTimeField(_("When"), default=timezone.now)
     # PROTECT: the actor's id is hashed into the chain; staff accounts are deactivated, never deleted.
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    actor_label = models.CharField(max_length=254, help_text=_("Who read, as they were named then."))
-    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="access_logs")
-    action = models.CharField(max_length=32)
+    actor_label = models.CharField(_("Who"), max_length=254, help_text=_("Who read, as they were named then."))
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="access_logs", verbose_name=_("Patient"))
+    action = models.CharField(_("What was done"), max_length=32, choices=AccessAction.choices)
     resource = models.CharField(max_length=64, help_text=_("What was read: record, notes, observations, export, ..."))
-    channel = models.CharField(max_length=16, choices=AccessChannel.choices)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    channel = models.CharField(_("Channel"), max_length=16, choices=AccessChannel.choices)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(max_length=300, blank=True)
     path = models.CharField(max_length=300, blank=True)
 
