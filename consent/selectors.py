@@ -9,6 +9,7 @@ and the effective status shown on every page and endpoint are built from the sam
 """
 
 import datetime as dt
+from collections.abc import Mapping
 
 from django.db.models import Case, CharField, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.http import Http404
@@ -81,7 +82,7 @@ def consent_effective_status(*, consent: Consent, at: dt.datetime | None = None)
     `consents_with_effective_status` instead."""
     return (
         consents_with_effective_status(Consent.objects.filter(pk=consent.pk), at=at)
-        .values_list("effective_status", flat=True)
+        .values_list("effective_status", flat=True)  # type: ignore[misc]  # an annotation, unknown to the stubs
         .get()
     )
 
@@ -203,21 +204,21 @@ def _sha256_or_none(value: str) -> str | None:
 
 def consent_find_by_receipt_hash(*, sha256: str) -> Consent | None:
     """The consent whose PDF receipt has this SHA-256: a receipt identifies one consent."""
-    sha256 = _sha256_or_none(sha256)
-    if not sha256:
+    digest = _sha256_or_none(sha256)
+    if not digest:
         return None
     return consents_with_effective_status(
-        Consent.objects.filter(receipt_sha256=sha256).select_related("version__template")
+        Consent.objects.filter(receipt_sha256=digest).select_related("version__template")
     ).first()
 
 
 def consent_version_find_by_text_hash(*, sha256: str) -> tuple[ConsentTemplateVersion, str] | None:
     """The wording (version and language) whose text has this SHA-256. A text is signed by many
     patients, so this names a wording, never one person's consent."""
-    sha256 = _sha256_or_none(sha256)
-    if sha256 is None:
+    digest = _sha256_or_none(sha256)
+    if digest is None:
         return None
-    row = Consent.objects.filter(text_sha256=sha256).values("version_id", "language").first()
+    row = Consent.objects.filter(text_sha256=digest).values("version_id", "language").first()
     if row is None:
         return None
     return ConsentTemplateVersion.objects.select_related("template").get(pk=row["version_id"]), row["language"]
@@ -267,7 +268,7 @@ def consent_rates_by_purpose(*, now: dt.datetime | None = None) -> dict:
     patients = Patient.objects.filter(active=True).count()
     result = []
     for purpose in Purpose:
-        row = rows.get(purpose.value, {})
+        row: Mapping = rows.get(purpose.value, {})
         active_patients = row.get("active_patients", 0)
         small = 0 < active_patients < SMALL_COUNT_THRESHOLD
         result.append(

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
 
 @transaction.atomic
-def patient_create(*, actor: User | None, data: dict) -> Patient:
+def patient_create(*, actor: User, data: dict) -> Patient:
     """Register a patient. `data` holds the demographic and contact fields."""
     if not user_may_register_patient(actor):
         raise PermissionDenied
@@ -62,7 +62,7 @@ def patient_create(*, actor: User | None, data: dict) -> Patient:
 
 
 @transaction.atomic
-def patient_update(*, actor: User | None, patient: Patient, changes: dict) -> Patient:
+def patient_update(*, actor: User, patient: Patient, changes: dict) -> Patient:
     """Change a patient's record: the fields the actor may change, validated all together.
 
     The portal (a patient's own contact details), the admin and the API use this one path.
@@ -103,7 +103,7 @@ def patient_identifier_add(*, actor: User, patient: Patient, system: str, value:
 
 
 @transaction.atomic
-def patient_link_user(*, actor: User | None, patient: Patient, user: User) -> Patient:
+def patient_link_user(*, actor: User, patient: Patient, user: User) -> Patient:
     """Give a patient their portal account."""
     if not user_may_link_portal_account(actor, patient):
         raise PermissionDenied
@@ -141,7 +141,7 @@ def _revoke_unbacked(user: User, patient: Patient) -> None:
 
 @transaction.atomic
 def care_team_member_add(
-    *, actor: User | None, patient: Patient, user: User, role: str, period_start: dt.date | None = None
+    *, actor: User, patient: Patient, user: User, role: str, period_start: dt.date | None = None
 ) -> CareTeamMember:
     """Put a staff member on the care team; from this commit on they see the patient."""
     if not user_may_manage_care_team(actor, patient):
@@ -164,7 +164,7 @@ def care_team_member_add(
 
 
 @transaction.atomic
-def care_team_member_end(*, actor: User | None, member: CareTeamMember, period_end: dt.date | None = None) -> CareTeamMember:
+def care_team_member_end(*, actor: User, member: CareTeamMember, period_end: dt.date | None = None) -> CareTeamMember:
     """Take a staff member off the care team; their access ends in the same transaction."""
     if not user_may_manage_care_team(actor, member.patient):
         raise PermissionDenied
@@ -232,7 +232,7 @@ def clinical_note_review(*, actor: User, note: ClinicalNote) -> ClinicalNote:
 
 def _access_log_row(
     *,
-    actor: User | None,
+    actor: User,
     patient: Patient,
     resource: str,
     channel: AccessChannel | str,
@@ -265,7 +265,7 @@ def _access_log_actor_check(actor, channel: AccessChannel | str) -> None:
 
 def access_log_record(
     *,
-    actor: User | None,
+    actor: User,
     patient: Patient,
     resource: str,
     channel: AccessChannel | str,
@@ -281,7 +281,7 @@ def access_log_record(
 
 def access_log_record_many(
     *,
-    actor: User | None,
+    actor: User,
     patients: Iterable[Patient],
     resource: str,
     channel: AccessChannel | str,
@@ -300,7 +300,7 @@ def access_log_record_many(
 
 
 @transaction.atomic
-def patient_detail_row_save(*, actor: User | None, row: PatientIdentifier | PatientContact) -> None:
+def patient_detail_row_save(*, actor: User, row: PatientIdentifier | PatientContact) -> None:
     """Save an identifier or contact person of a patient the actor may change (admin inlines)."""
     if not user_may_change_patient_details(actor, row.patient):
         raise PermissionDenied

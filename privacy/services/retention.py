@@ -66,7 +66,7 @@ def retention_rule_update(*, actor, rule: RetentionRule, keep_days, active: bool
     rule.keep_days = keep_days
     rule.active = bool(active)
     rule.updated_by = actor
-    rule._history_user = actor
+    rule._history_user = actor  # type: ignore[attr-defined]  # read by simple-history on save
     rule.full_clean()
     rule.save()
     return rule
@@ -156,8 +156,8 @@ def _withdrawn_receipts(cutoff: dt.datetime) -> tuple[int, Callable[[Progress], 
                     if not files:
                         continue
                     consent.receipt_path = consent.scanned_document = ""
-                    consent._history_user = None
-                    consent._change_reason = "Retention"
+                    consent._history_user = None  # type: ignore[attr-defined]  # read by simple-history on save
+                    consent._change_reason = "Retention"  # type: ignore[attr-defined]
                     consent.save(update_fields=["receipt_path", "scanned_document"])
                     for path in files:
                         private_file_delete(path)
