@@ -1,7 +1,7 @@
 import django_filters
 
 from ..models import Gender, Language, Patient
-from ..selectors import patient_search_q
+from ..selectors import patients_search
 
 
 class PatientFilter(django_filters.FilterSet):
@@ -19,8 +19,16 @@ class PatientFilter(django_filters.FilterSet):
         model = Patient
         fields = ["q", "mrn", "birth_date", "born_after", "born_before", "gender", "preferred_language", "active"]
 
+    def filter_queryset(self, queryset):
+        # The search last: over all patients it is a UNION (see `patients_search`), which takes no
+        # further filter.
+        for name, value in self.form.cleaned_data.items():
+            if name != "q":
+                queryset = self.filters[name].filter(queryset, value)
+        return self.filters["q"].filter(queryset, self.form.cleaned_data.get("q"))
+
     def search(self, queryset, name, value):
-        return queryset.filter(patient_search_q(value))
+        return patients_search(user=self.request.user, queryset=queryset, query=value)
 
 
 def clinical_fact_filter(model, date_field: str) -> type[django_filters.FilterSet]:
