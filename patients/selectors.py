@@ -4,6 +4,7 @@ import datetime as dt
 from functools import reduce
 from operator import or_
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Collate, Upper
 from django.http import Http404
@@ -90,14 +91,16 @@ def _search_order() -> dict:
 SEARCH_ORDER = ("search_family", "search_given", "id")
 
 
-def patients_search(*, user, queryset: QuerySet[Patient], query: str) -> QuerySet[Patient]:
+def patients_search(*, user, queryset: QuerySet[Patient], query: str, rows: int | None = None) -> QuerySet[Patient]:
     """`queryset` (from `patients_for_user`, perhaps filtered further) narrowed to `patient_search_q(query)`,
     ordered case-insensitively by family name, given name and id (code-point order).
 
     For a user who sees every patient, the search is a UNION ALL of its alternatives, each made
-    disjoint from the ones before it: PostgreSQL then merges index scans that already return rows in
-    the result order and stops after one page, where one OR'ed WHERE either sorted every match or
-    walked the name index from "A" (1.7 s at a million patients). For a care team's few thousand
+    disjoint from the ones before it, where one OR'ed WHERE either sorted every match or walked the
+    name index from "A" (1.7 s at a million patients). With `rows` (what the caller will read at most:
+    the list's counted rows), each branch takes only its first `rows` in result order, which the
+    family-name branch reads straight from `patient_search_name_idx`; PostgreSQL does not merge
+    ordered UNION ALL branches by itself (it sorts all their rows). For a care team's few thousand
     patients, one filtered scan and a sort of the matches is cheaper than repeating the care-team
     lookup in every branch. Nothing can be filtered after the UNION: apply every other filter first.
     """
@@ -109,7 +112,12 @@ def patients_search(*, user, queryset: QuerySet[Patient], query: str) -> QuerySe
     branches, before = [], Q()
     for alternative in alternatives:
         branch = queryset.filter(alternative & ~before) if before else queryset.filter(alternative)
-        branches.append(branch.annotate(**_search_order()).order_by())
+        branch = branch.annotate(**_search_order())
+        # SQLite allows no LIMIT inside a compound statement; its data sets are small.
+        if rows and connection.features.supports_slicing_ordering_in_compound:
+            branches.append(branch.order_by(*SEARCH_ORDER)[:rows])
+        else:
+            branches.append(branch.order_by())
         before |= alternative
     return branches[0].union(*branches[1:], all=True).order_by(*SEARCH_ORDER)
 

@@ -2,6 +2,7 @@ import django_filters
 
 from ..models import Gender, Language, Patient
 from ..selectors import patients_search
+from .pagination import CappedCountPagination
 
 
 class PatientFilter(django_filters.FilterSet):
@@ -28,7 +29,10 @@ class PatientFilter(django_filters.FilterSet):
         return self.filters["q"].filter(queryset, self.form.cleaned_data.get("q"))
 
     def search(self, queryset, name, value):
-        return patients_search(user=self.request.user, queryset=queryset, query=value)
+        # The list counts at most this many rows and shows a page within them: no branch of the
+        # search needs to read further.
+        rows = CappedCountPagination().count_limit(self.request) + 1
+        return patients_search(user=self.request.user, queryset=queryset, query=value, rows=rows)
 
 
 def clinical_fact_filter(model, date_field: str) -> type[django_filters.FilterSet]:

@@ -54,17 +54,22 @@ class CappedCountPagination(SalusPagination):
     # "?page=last" would be the last page within the cap, not the last page: not offered.
     last_page_strings = ()
 
+    def count_limit(self, request) -> int:
+        """How many rows this request counts (one more tells whether there are more): the cap, or the
+        end of the requested page if that is further. A search reads no more rows than this + 1."""
+        try:
+            # Bounded: past it the page is beyond any table and answers 404, but LIMIT must stay a bigint.
+            end_of_page = min(int(request.query_params.get(self.page_query_param) or 1), 2**31) * self.get_page_size(request)
+        except (TypeError, ValueError):
+            end_of_page = 0  # not a page number: the paginator refuses it (404) before counting
+        return max(self.count_cap, end_of_page)
+
     def paginate_queryset(self, queryset, request, view=None):
-        self._page_number = request.query_params.get(self.page_query_param) or 1
+        self._count_limit = self.count_limit(request)
         return super().paginate_queryset(queryset, request, view)
 
     def django_paginator_class(self, queryset, page_size):
-        try:
-            # Bounded: past it the page is beyond any table and answers 404, but LIMIT must stay a bigint.
-            end_of_page = min(int(self._page_number), 2**31) * page_size
-        except (TypeError, ValueError):
-            end_of_page = 0  # not a page number: the paginator refuses it (404) before counting
-        return CappedCountPaginator(queryset, page_size, count_limit=max(self.count_cap, end_of_page))
+        return CappedCountPaginator(queryset, page_size, count_limit=self._count_limit)
 
     def get_paginated_response(self, data):
         return Response(

@@ -70,6 +70,10 @@ def test_union_matches_one_where_once_each_in_order(front_desk_fay, people, q):
     assert sorted(p.pk for p in found) == sorted(expected.values_list("pk", flat=True)) and found, q
     keys = [(p.family_name.upper().encode(), p.given_name.upper().encode(), p.pk) for p in found]
     assert keys == sorted(keys)
+    # With `rows`, each branch stops after that many rows in result order: the first rows are the same.
+    for rows in (1, 3, 1000):
+        first = list(patients_search(user=front_desk_fay, queryset=everyone, query=q, rows=rows)[:rows])
+        assert first == found[:rows], (q, rows)
 
 
 def test_accented_capitals_match_on_postgresql(api, front_desk_fay, people):
