@@ -112,6 +112,7 @@ def _data(slots_wanted: int, attempts: int):
     from accounts.models import User
     from accounts.roles import Role
     from accounts.services import user_create
+    from core.actors import SystemActor
     from patients.models import Patient
     from scheduling.availability import slots_free_many
     from scheduling.models import Practitioner, Service, WeeklyHours
@@ -128,7 +129,12 @@ def _data(slots_wanted: int, attempts: int):
         raise SystemExit("Too many slots for one week of weekday hours (at most 150).")
     with transaction.atomic():
         front_desk = User.objects.filter(email=FRONT_DESK).first() or user_create(
-            email=FRONT_DESK, password=None, role=Role.FRONT_DESK, first_name="Fay", last_name="Bench"
+            actor=SystemActor("bench seed"),
+            email=FRONT_DESK,
+            password=None,
+            role=Role.FRONT_DESK,
+            first_name="Fay",
+            last_name="Bench",
         )
         service, _ = Service.objects.update_or_create(
             code="bench-consult",
@@ -137,7 +143,12 @@ def _data(slots_wanted: int, attempts: int):
         practitioners = {}
         for key, (email, name) in PRACTITIONERS.items():
             user = User.objects.filter(email=email).first() or user_create(
-                email=email, password=None, role=Role.PROVIDER, first_name=name.split()[1], last_name="Bench"
+                actor=SystemActor("bench seed"),
+                email=email,
+                password=None,
+                role=Role.PROVIDER,
+                first_name=name.split()[1],
+                last_name="Bench",
             )
             practitioner, _ = Practitioner.objects.update_or_create(
                 user=user, defaults={"display_name": name, "specialty": "General practice", "languages": ["en", "fr"]}

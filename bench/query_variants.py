@@ -7,6 +7,11 @@ run through a bare psycopg cursor, so only the database cost is compared:
 - search, page ordered by UPPER(family_name), UPPER(given_name), id. No index provides that order, so
   PostgreSQL sorts the matching rows instead of walking the whole name index in order and filtering,
   which costs as much as the number of patients alphabetically before the prefix.
+- search as `patients_search` builds it for the front desk: a UNION ALL of disjoint branches, each
+  limited to the 1,001 rows the API counts (the family-name one read in result order from
+  `patient_search_name_idx`), and the same UNION without the limits; beside them, the family-name
+  branch alone, a lower bound for any plan of the whole search (it must return at least those rows).
+- each search's COUNT exact, and capped at 1,001 rows as the patient list's pagination counts.
 - care manager, django-guardian's generic `get_objects_for_user`: it ORs a user and a group IN (subquery),
   which PostgreSQL cannot turn into a semi-join, so every patient row is tested. The selector reads the
   direct user-permission table instead; this row shows what that saves.
@@ -60,7 +65,7 @@ def main() -> None:
 
     from accounts.models import User
     from patients.models import Patient
-    from patients.selectors import patient_search_q, patients_for_user
+    from patients.selectors import SEARCH_ORDER, _search_order, patient_search_q, patients_for_user, patients_search
 
     front_desk = User.objects.get(email=FRONT_DESK_EMAIL)
     care_manager = User.objects.get(email=care_manager_email(0))
@@ -74,10 +79,24 @@ def main() -> None:
         )
         return qs.filter(patient_search_q(search)) if search else qs
 
+    def family_branch(term):
+        everyone = patients_for_user(user=front_desk)
+        return everyone.filter(family_name__istartswith=term).annotate(**_search_order()).order_by(*SEARCH_ORDER)
+
     rows = []
     for term in args.terms:
-        current = patients_for_user(user=front_desk, search=term)
-        rows += [(f"front desk ?q={term}", "current", current), (f"front desk ?q={term}", "UPPER order", upper_order(current))]
+        one_where = patients_for_user(user=front_desk, search=term)
+        everyone = patients_for_user(user=front_desk)
+        # rows=1,001: what the API passes (its count cap + 1), so each branch stops in result order.
+        union = patients_search(user=front_desk, queryset=everyone, query=term, rows=1001)
+        unlimited = patients_search(user=front_desk, queryset=everyone, query=term)
+        rows += [
+            (f"front desk ?q={term}", "one WHERE, name order (before)", one_where),
+            (f"front desk ?q={term}", "one WHERE, UPPER order", upper_order(one_where)),
+            (f"front desk ?q={term}", "UNION ALL, no LIMIT per branch", unlimited),
+            (f"front desk ?q={term}", "UNION ALL, LIMIT 1,001 per branch (now)", union),
+            (f"front desk ?q={term}", "family-name branch alone (lower bound)", family_branch(term)),
+        ]
     rows += [
         ("care manager list", "current", patients_for_user(user=care_manager)),
         ("care manager list", "guardian get_objects_for_user", cm_guardian()),
@@ -85,27 +104,35 @@ def main() -> None:
     for term in args.cm_terms:
         current = patients_for_user(user=care_manager, search=term)
         rows += [
-            (f"care manager ?q={term}", "current", current),
-            (f"care manager ?q={term}", "UPPER order", upper_order(current)),
+            (f"care manager ?q={term}", "name order (before)", current),
+            (
+                f"care manager ?q={term}",
+                "code-point UPPER order (now)",
+                patients_search(user=care_manager, queryset=patients_for_user(user=care_manager), query=term),
+            ),
             (f"care manager ?q={term}", "guardian get_objects_for_user", cm_guardian(term)),
         ]
     conn = psycopg_connect(autocommit=True)
     cur = conn.cursor()
-    print("| query | variant | matches | COUNT p50 | COUNT max | page p50 | page max |")
-    print("|---|---|---:|---:|---:|---:|---:|")
+    print("| query | variant | matches | COUNT p50 | COUNT max | COUNT capped at 1,001 p50 | page p50 | page max |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
     for label, variant, qs in rows:
         count_sql, page_sql = _count_sql(qs), _sql(qs[:50])
+        capped_sql = f"SELECT COUNT(*) FROM ({_sql(qs.order_by()[:1001])}) AS matches"
         matches = cur.execute(count_sql).fetchone()[0]
         c50, cmax = _time(cur, count_sql, args.repeat)
+        k50, _kmax = _time(cur, capped_sql, args.repeat)
         p50, pmax = _time(cur, page_sql, args.repeat)
-        print(f"| {label} | {variant} | {matches:,} | {c50:.1f} ms | {cmax:.1f} ms | {p50:.1f} ms | {pmax:.1f} ms |")
+        print(
+            f"| {label} | {variant} | {matches:,} | {c50:.1f} ms | {cmax:.1f} ms | {k50:.1f} ms | {p50:.1f} ms | {pmax:.1f} ms |"
+        )
     for label, sql in (
         ("front desk list: exact COUNT", 'SELECT COUNT(*) FROM "patients_patient"'),
         ("front desk list: COUNT capped at 10,001", 'SELECT COUNT(*) FROM (SELECT 1 FROM "patients_patient" LIMIT 10001) AS s'),
         ("front desk list: planner estimate", "SELECT reltuples::bigint FROM pg_class WHERE oid = 'patients_patient'::regclass"),
     ):
         c50, cmax = _time(cur, sql, args.repeat)
-        print(f"| {label} | | | {c50:.2f} ms | {cmax:.2f} ms | | |")
+        print(f"| {label} | | | {c50:.2f} ms | {cmax:.2f} ms | | | |")
     conn.close()
     print(f"\nCode {revision}; load average {load_at_start} at the start, {load_average()} at the end.")
 

@@ -399,6 +399,7 @@ def _users(n_care_managers: int):
     from accounts.models import User
     from accounts.roles import Role
     from accounts.services import user_create
+    from core.actors import SystemActor
 
     wanted = [(FRONT_DESK_EMAIL, Role.FRONT_DESK, "Fay", "Frontdesk")]
     wanted += [(care_manager_email(k), Role.CARE_MANAGER, "Carla", f"Manager {k:04d}") for k in range(n_care_managers)]
@@ -406,7 +407,9 @@ def _users(n_care_managers: int):
     with transaction.atomic():
         for email, role, first, last in wanted:
             if email not in existing:
-                existing[email] = user_create(email=email, password=None, role=role, first_name=first, last_name=last)
+                existing[email] = user_create(
+                    actor=SystemActor("bench seed"), email=email, password=None, role=role, first_name=first, last_name=last
+                )
     return existing[FRONT_DESK_EMAIL], [existing[care_manager_email(k)].pk for k in range(n_care_managers)]
 
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import reduce
+from operator import or_
 from typing import TYPE_CHECKING
 
+from django.db import connection
 from django.db.models import Q, QuerySet, Subquery
+from django.db.models.functions import Collate, Upper
 from django.http import Http404
 
 from core.ids import id_or_404
@@ -50,21 +54,82 @@ def _parse_date(value: str) -> dt.date | None:
     return None
 
 
-def patient_search_q(query: str) -> Q:
-    """Search by name (prefix of family or given name, or "family given"), MRN or birth date."""
+def _search_alternatives(query: str) -> list[Q]:
+    """What a search matches, as alternatives: a birth date; else the prefix of the family name, of the
+    given name, of both ("family given" either way round), or the MRN, all case-insensitive."""
     query = " ".join(query.split())[:100]
     if not query:
-        return Q()
+        return []
     birth_date = _parse_date(query)
     if birth_date:
-        return Q(birth_date=birth_date)
-    q = Q(mrn__iexact=query) | Q(family_name__istartswith=query) | Q(given_name__istartswith=query)
+        return [Q(birth_date=birth_date)]
+    alternatives = [Q(family_name__istartswith=query), Q(given_name__istartswith=query)]
     parts = query.split(" ")
     if len(parts) >= 2:
         first, rest = parts[0], " ".join(parts[1:])
-        q |= Q(family_name__istartswith=first, given_name__istartswith=rest)
-        q |= Q(given_name__istartswith=first, family_name__istartswith=rest)
-    return q
+        alternatives.append(Q(family_name__istartswith=first, given_name__istartswith=rest))
+        alternatives.append(Q(given_name__istartswith=first, family_name__istartswith=rest))
+    alternatives.append(Q(mrn__iexact=query))
+    return alternatives
+
+
+def patient_search_q(query: str) -> Q:
+    """Search by name (prefix of family or given name, or "family given"), MRN or birth date."""
+    return reduce(or_, _search_alternatives(query), Q())
+
+
+class _CodePointOrder(Collate):
+    """An expression compared by code point ("C" collation on PostgreSQL; SQLite's default already is).
+
+    Only a b-tree in the "C" collation both answers `UPPER(name) LIKE 'ROBI%'` as a range and keeps its
+    rows in an order a query can ask for (`patient_search_name_idx`, `patient_search_given_idx`)."""
+
+    def __init__(self, expression):
+        super().__init__(expression, "C")
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return compiler.compile(self.get_source_expressions()[0])
+
+
+def _search_order() -> dict:
+    return {
+        "search_family": _CodePointOrder(Upper("family_name")),
+        "search_given": _CodePointOrder(Upper("given_name")),
+    }
+
+
+SEARCH_ORDER = ("search_family", "search_given", "id")
+
+
+def patients_search(*, user, queryset: QuerySet[Patient], query: str, rows: int | None = None) -> QuerySet[Patient]:
+    """`queryset` (from `patients_for_user`, perhaps filtered further) narrowed to `patient_search_q(query)`,
+    ordered case-insensitively by family name, given name and id (code-point order).
+
+    For a user who sees every patient, the search is a UNION ALL of its alternatives, each made
+    disjoint from the ones before it, where one OR'ed WHERE either sorted every match or walked the
+    name index from "A" (1.7 s at a million patients). With `rows` (what the caller will read at most:
+    the list's counted rows), each branch takes only its first `rows` in result order, which the
+    family-name branch reads straight from `patient_search_name_idx`; PostgreSQL does not merge
+    ordered UNION ALL branches by itself (it sorts all their rows). For a care team's few thousand
+    patients, one filtered scan and a sort of the matches is cheaper than repeating the care-team
+    lookup in every branch. Nothing can be filtered after the UNION: apply every other filter first.
+    """
+    alternatives = _search_alternatives(query)
+    if not alternatives:
+        return queryset
+    if len(alternatives) == 1 or not user_sees_all_patients(user):
+        return queryset.filter(reduce(or_, alternatives)).annotate(**_search_order()).order_by(*SEARCH_ORDER)
+    branches, before = [], Q()
+    for alternative in alternatives:
+        branch = queryset.filter(alternative & ~before) if before else queryset.filter(alternative)
+        branch = branch.annotate(**_search_order())
+        # SQLite allows no LIMIT inside a compound statement; its data sets are small.
+        if rows and connection.features.supports_slicing_ordering_in_compound:
+            branches.append(branch.order_by(*SEARCH_ORDER)[:rows])
+        else:
+            branches.append(branch.order_by())
+        before |= alternative
+    return branches[0].union(*branches[1:], all=True).order_by(*SEARCH_ORDER)
 
 
 def patients_for_user(*, user: User | AnonymousUser, search: str = "") -> QuerySet[Patient]:

@@ -1,7 +1,8 @@
 import django_filters
 
 from ..models import Gender, Language, Patient
-from ..selectors import patient_search_q
+from ..selectors import patients_search
+from .pagination import CappedCountPagination
 
 
 class PatientFilter(django_filters.FilterSet):
@@ -19,8 +20,19 @@ class PatientFilter(django_filters.FilterSet):
         model = Patient
         fields = ["q", "mrn", "birth_date", "born_after", "born_before", "gender", "preferred_language", "active"]
 
+    def filter_queryset(self, queryset):
+        # The search last: over all patients it is a UNION (see `patients_search`), which takes no
+        # further filter.
+        for name, value in self.form.cleaned_data.items():
+            if name != "q":
+                queryset = self.filters[name].filter(queryset, value)
+        return self.filters["q"].filter(queryset, self.form.cleaned_data.get("q"))
+
     def search(self, queryset, name, value):
-        return queryset.filter(patient_search_q(value))
+        # The list counts at most this many rows and shows a page within them: no branch of the
+        # search needs to read further.
+        rows = CappedCountPagination().count_limit(self.request) + 1
+        return patients_search(user=self.request.user, queryset=queryset, query=value, rows=rows)
 
 
 def clinical_fact_filter(model, date_field: str) -> type[django_filters.FilterSet]:

@@ -10,6 +10,7 @@ from .. import selectors, services
 from ..models import AccessChannel, CareTeamMember, ClinicalNote
 from ..permissions import user_may_open_patients
 from .filters import PatientFilter, clinical_fact_filter
+from .pagination import CappedCountPagination
 from .serializers import (
     CLINICAL_SERIALIZERS,
     CareTeamMemberEndSerializer,
@@ -27,10 +28,15 @@ def _log(request, patient, resource: str) -> None:
 
 
 class PatientListCreateApi(generics.ListAPIView):
-    """List and search the patients you may see; register a patient."""
+    """List and search the patients you may see; register a patient.
+
+    Without `q` the list is ordered by family name, given name and id; a search (`q`) orders its matches
+    the same way but case-insensitively, by code point. The total is counted up to 1,000 (`count_is_exact`).
+    """
 
     serializer_class = PatientSerializer
     filterset_class = PatientFilter
+    pagination_class = CappedCountPagination
 
     def get_queryset(self):
         return selectors.patients_for_user(user=self.request.user)

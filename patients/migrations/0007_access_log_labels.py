@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('patients', '0005_access_log_actor_protected'),
+        ('patients', '0006_patient_search_name_index'),
     ]
 
     operations = [
