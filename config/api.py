@@ -5,7 +5,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.authentication import SessionScheme
-from rest_framework import exceptions, pagination
+from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 
 from accounts.mfa import MfaOwed, staff_mfa_owed
@@ -38,12 +38,6 @@ class StaffMfaSessionScheme(SessionScheme):
     """The schema describes it as the session cookie it is."""
 
     target_class = "config.api.StaffMfaSessionAuthentication"
-
-
-class SalusPagination(pagination.PageNumberPagination):
-    page_size = 50
-    page_size_query_param = "page_size"
-    max_page_size = 200
 
 
 def exception_handler(exc, context):

@@ -11,7 +11,7 @@ from django.core.paginator import Page, Paginator
 from django.utils.functional import cached_property
 from rest_framework.response import Response
 
-from config.api import SalusPagination
+from core.pagination import SalusPagination
 
 COUNT_CAP = 1000
 
