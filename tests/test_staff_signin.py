@@ -314,7 +314,7 @@ def _resolves(path):
 # --- times in the reader's time zone ---------------------------------------------------------------
 
 
-def test_staff_read_a_consents_signed_time_in_their_own_zone(client, care_manager_alice, admin_ada, paul):
+def test_staff_read_a_consents_signed_time_in_their_own_zone(client, care_manager_alice, admin_ada, paul, patient_paul):
     import datetime as dt
     from zoneinfo import ZoneInfo
 
@@ -328,7 +328,9 @@ def test_staff_read_a_consents_signed_time_in_their_own_zone(client, care_manage
         titles={"en": "Virtual visits", "fr": "Téléconsultations", "it": "Visite virtuali"},
         texts={"en": "I agree to video visits.", "fr": "J’accepte la téléconsultation.", "it": "Accetto le visite video."},
     )
-    consent = consent_sign(actor=None, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method="portal", signer_name=paul.full_name)
+    consent = consent_sign(
+        actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method="portal", signer_name=paul.full_name
+    )
     type(care_manager_alice).objects.filter(pk=care_manager_alice.pk).update(time_zone="Europe/Rome")
     type(admin_ada).objects.filter(pk=admin_ada.pk).update(time_zone="America/New_York")
 

@@ -6,9 +6,9 @@ import json
 import pytest
 from django.utils import timezone
 
-from consent import tasks
 from core.files import private_file_path
 from notifications.models import OutboxItem
+from privacy import tasks
 from privacy.services import export_sections, privacy_erasure_request, privacy_export_request, privacy_request_decide
 from scheduling.models import Appointment, AppointmentStatus, ReminderStatus
 from scheduling.services import appointment_intake_submit, appointment_status_set
