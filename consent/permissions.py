@@ -13,7 +13,7 @@ from accounts.permissions import user_is_administrator
 from accounts.roles import Role
 from accounts.selectors import user_roles
 from core.actors import actor_required, is_system_actor
-from patients.permissions import user_may_open_patient_record, user_may_open_patients
+from patients.permissions import user_is_patient_of, user_may_open_patient_record, user_may_open_patients
 
 from .models import ConsentMethod
 
@@ -37,17 +37,13 @@ PATIENT_SIGNING_METHODS = frozenset({ConsentMethod.PORTAL, ConsentMethod.API})
 STAFF_RECORDING_METHODS = frozenset({ConsentMethod.IN_PERSON, ConsentMethod.PAPER, ConsentMethod.API})
 
 
-def _is_the_patient(user, patient) -> bool:
-    return patient.user_id is not None and patient.user_id == user.pk
-
-
 def user_may_sign_consent_for(user, patient, method) -> bool:
     """A patient for themself (portal, API); staff who may open the patient record a consent given
     in person, on paper or collected by an API client."""
     actor_required(user)
     if not (user.is_authenticated and user.is_active):
         return False
-    if _is_the_patient(user, patient):
+    if user_is_patient_of(user, patient):
         return ConsentMethod(method) in PATIENT_SIGNING_METHODS
     return (
         ConsentMethod(method) in STAFF_RECORDING_METHODS
@@ -63,7 +59,7 @@ def user_may_withdraw_consent(user, consent) -> bool:
     if not (user.is_authenticated and user.is_active):
         return False
     patient = consent.patient
-    return _is_the_patient(user, patient) or (user_may_see_consents(user) and user_may_open_patient_record(user, patient))
+    return user_is_patient_of(user, patient) or (user_may_see_consents(user) and user_may_open_patient_record(user, patient))
 
 
 def user_may_publish_consent_text(user) -> bool:

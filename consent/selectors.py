@@ -151,11 +151,6 @@ def consent_offers_for_patient(*, patient: Patient, consents=None, on: dt.date |
 # --- what staff may see ---------------------------------------------------------------------
 
 
-def patient_is_open_to_user(*, user, patient_id) -> bool:
-    """Whether staff may open this patient (and therefore their consents)."""
-    return user_may_see_consents(user) and patients_for_user(user=user).filter(pk=patient_id).exists()
-
-
 def consents_for_user(*, user, at: dt.datetime | None = None) -> QuerySet[Consent]:
     """The consents a staff member may see: those of the patients they may open, each with its
     `effective_status` at `at`."""

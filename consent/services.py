@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from audit.chain import chain_append
 from core.actors import SystemActor
 from core.files import private_file_write
-from core.records import actor_label
+from core.records import actor_label, actor_user
 from notifications.services import outbox_event_emit
 
 from . import events
@@ -38,7 +38,7 @@ from .permissions import (
     user_may_withdraw_consent,
 )
 from .receipts import receipt_render, text_sha256
-from .selectors import consent_current_version
+from .selectors import consent_current_version, consent_effective_status
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -58,7 +58,7 @@ def _ledger(*, consent: Consent, event: LedgerEvent, actor: User | None, detail:
             patient_id=consent.patient_id,
             purpose=consent.purpose,
             event=event,
-            actor=actor if getattr(actor, "pk", None) else None,
+            actor=actor_user(actor),
             actor_label=actor_label(actor),
             text_sha256=consent.text_sha256,
             receipt_sha256=consent.receipt_sha256,
@@ -177,7 +177,7 @@ def consent_sign(
         text_sha256=text_sha256(text),
         expires_at=expires_at,
     )
-    consent._history_user = actor if getattr(actor, "pk", None) else None  # type: ignore[attr-defined]  # read by simple-history on save
+    consent._history_user = actor_user(actor)  # type: ignore[attr-defined]  # read by simple-history on save
     # A consent of this purpose past its expiry is no longer in force, whether or not the sweep has
     # recorded it: record its expiry now, so that the patient can sign again at once.
     _expire_lapsed(patient=patient, purpose=purpose, now=consent.signed_at)
@@ -213,8 +213,8 @@ def consent_withdraw(*, actor: User | None, consent: Consent, reason: str = "") 
         raise PermissionDenied
     consent = Consent.objects.select_for_update().get(pk=consent.pk)
     now = timezone.now()
-    if consent.status != ConsentStatus.ACTIVE or (consent.expires_at is not None and consent.expires_at <= now):
-        # The same rule as consent_is_active: a consent past its expiry is not in force, swept or not.
+    # The rule every reader uses: a consent past its expiry is not in force, whether swept or not.
+    if consent_effective_status(consent=consent, at=now) != ConsentStatus.ACTIVE:
         raise ValidationError({"status": _("Only a consent in force can be withdrawn.")})
     consent.status = ConsentStatus.WITHDRAWN
     consent.withdrawn_at = now

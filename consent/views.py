@@ -15,11 +15,13 @@ from core.files import private_file_path
 from core.forms import form_errors_from_service
 from core.http import client_ip, client_user_agent
 from patients.models import AccessChannel
+from patients.permissions import user_may_open_patient_record
 from patients.selectors import patient_for_portal_user
 from patients.services import access_log_record
 
 from .forms import ConsentSignForm, ConsentVerifyForm, ConsentWithdrawForm
 from .models import LANGUAGES, ConsentStatus, Purpose
+from .permissions import user_may_see_consents
 from .selectors import (
     consent_current_version,
     consent_get_for_patient,
@@ -29,7 +31,6 @@ from .selectors import (
     consent_shown_status,
     consent_verify_lookup,
     consents_for_patient,
-    patient_is_open_to_user,
 )
 from .services import consent_sign, consent_withdraw
 
@@ -231,7 +232,7 @@ def _verification(request, sha256: str) -> dict:
         method=consent.get_method_display(),
     )
     own = consent.patient.user_id == request.user.pk
-    if own or patient_is_open_to_user(user=request.user, patient_id=consent.patient_id):
+    if own or (user_may_see_consents(request.user) and user_may_open_patient_record(request.user, consent.patient)):
         result["patient"] = consent.patient
         result["time_zone"] = consent.patient.time_zone
         if not own:

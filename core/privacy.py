@@ -30,6 +30,8 @@ from django.db.models import Q, QuerySet
 from django.utils.crypto import salted_hmac
 from django.utils.module_loading import autodiscover_modules
 
+from .records import actor_user
+
 ERASED_GIVEN_NAME = "Erased"
 ERASED_TEXT = "[erased]"
 
@@ -113,7 +115,7 @@ class ErasureContext:
 
     @property
     def history_user(self):
-        return self.actor if getattr(self.actor, "pk", None) else None
+        return actor_user(self.actor)
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,19 @@ from typing import Any
 from django.db import models
 
 
+def actor_user(actor: Any):
+    """The user behind an actor, as a foreign key or a history row records it: None for a system
+    actor (background work names itself, it is no person)."""
+    return actor if getattr(actor, "pk", None) else None
+
+
 def save_validated(instance: models.Model, *, actor: Any) -> None:
     """Validate and save, recording the actor on the history row (every domain app saves this way).
 
     A system actor (background work) or an anonymous one is recorded as no user: history names
     people, and the system is not one."""
     instance.full_clean()
-    instance._history_user = actor if getattr(actor, "pk", None) else None  # type: ignore[attr-defined]
+    instance._history_user = actor_user(actor)  # type: ignore[attr-defined]
     instance.save()
 
 

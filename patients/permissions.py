@@ -76,12 +76,17 @@ def user_may_view_clinical(user: User | AnonymousUser) -> bool:
     return user.is_active and user.has_perm("patients.view_clinical")
 
 
+def user_is_patient_of(user: User | AnonymousUser, patient: Patient) -> bool:
+    """Whether the user is this patient, signed in to their own portal account."""
+    return patient.user_id is not None and patient.user_id == user.pk
+
+
 def user_editable_fields(user: User | AnonymousUser, patient: Patient) -> frozenset[str]:
     """Fields of `patient` the user may change; empty when they may change nothing."""
     actor_required(user)
     if not user.is_active:
         return frozenset()
-    if patient.user_id is not None and patient.user_id == user.pk:
+    if user_is_patient_of(user, patient):
         return PATIENT_SELF_EDITABLE_FIELDS
     if (
         user_is_administrator(user)

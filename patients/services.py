@@ -13,7 +13,7 @@ from guardian.shortcuts import assign_perm, remove_perm
 
 from audit.chain import chain_append, chain_append_many
 from core.http import client_ip, client_user_agent
-from core.records import actor_label, save_validated
+from core.records import actor_label, actor_user, save_validated
 from notifications.services import outbox_event_emit, staff_notify
 
 from . import events
@@ -112,7 +112,7 @@ def patient_link_user(*, actor: User, patient: Patient, user: User) -> Patient:
     fresh = Patient.objects.select_for_update().get(pk=patient.pk)
     fresh.user = user
     fresh.full_clean()
-    fresh._history_user = actor if getattr(actor, "pk", None) else None  # type: ignore[attr-defined]  # read by simple-history on save
+    fresh._history_user = actor_user(actor)  # type: ignore[attr-defined]  # read by simple-history on save
     # Only the link: a stale copy of the record in the caller's hands must not undo other changes.
     fresh.save(update_fields=["user", "updated_at"])
     patient.user = user
@@ -245,7 +245,7 @@ def _access_log_row(
         raise ValueError(f"Access-log resource {resource!r} has no label in patients.access.")
     return AccessLog(
         created_at=now or timezone.now(),
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=actor_user(actor),
         actor_label=actor_label(actor),
         patient=patient,
         action=action,
@@ -258,11 +258,6 @@ def _access_log_row(
     )
 
 
-def _access_log_actor_check(actor, channel: AccessChannel | str) -> None:
-    if not actor_may_be_access_logged(actor):
-        raise PermissionDenied
-
-
 def access_log_record(
     *,
     actor: User,
@@ -273,7 +268,8 @@ def access_log_record(
     action: str = "view",
 ) -> AccessLog:
     """Write who read which patient's record, from where, through which channel."""
-    _access_log_actor_check(actor, channel)
+    if not actor_may_be_access_logged(actor):
+        raise PermissionDenied
     return chain_append(  # type: ignore[return-value]  # chain_append returns the record it is given
         _access_log_row(actor=actor, patient=patient, resource=resource, channel=channel, request=request, action=action)
     )
@@ -290,7 +286,8 @@ def access_log_record_many(
 ) -> list[AccessLog]:
     """`access_log_record` for a page that shows several patients at once (one row per patient),
     appended to the chain together so that the page's query count does not grow with its rows."""
-    _access_log_actor_check(actor, channel)
+    if not actor_may_be_access_logged(actor):
+        raise PermissionDenied
     now = timezone.now()
     rows = [
         _access_log_row(actor=actor, patient=patient, resource=resource, channel=channel, request=request, action=action, now=now)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from accounts.permissions import user_is_administrator
 from core.actors import actor_required, is_system_actor
-from patients.permissions import user_may_open_patient_record
+from patients.permissions import user_is_patient_of, user_may_open_patient_record
 
 if TYPE_CHECKING:
     from patients.models import Patient
@@ -27,7 +27,7 @@ def actor_may_ask_privacy_for(actor: Any, patient: Patient) -> bool:
         return True
     if not (actor.is_authenticated and actor.is_active):
         return False
-    if patient.user_id is not None and patient.user_id == actor.pk:
+    if user_is_patient_of(actor, patient):
         return True
     return bool(actor.is_staff and user_may_open_patient_record(actor, patient))
 

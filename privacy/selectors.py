@@ -9,7 +9,7 @@ from django.utils import timezone
 from accounts.permissions import user_is_administrator
 from core.files import private_file_path
 from patients.models import Patient
-from patients.permissions import user_may_open_patients
+from patients.permissions import user_is_patient_of, user_may_open_patients
 from patients.selectors import patients_for_user
 
 from .models import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
@@ -47,7 +47,7 @@ def privacy_export_get_for_download(*, user, token: str) -> PrivacyRequest:
     )
     if request is None or request.status != PrivacyRequestStatus.DONE:
         raise Http404("No such export.")
-    own = request.patient.user_id is not None and request.patient.user_id == user.pk
+    own = user_is_patient_of(user, request.patient)
     if not (user.is_authenticated and user.is_active and (own or user_is_administrator(user))):
         raise Http404("No such export.")
     return request

@@ -15,7 +15,7 @@ from accounts.permissions import user_is_administrator
 from accounts.roles import Role
 from accounts.selectors import user_roles
 from core.actors import actor_required, is_system_actor
-from patients.permissions import user_may_open_patient_record, user_sees_all_patients
+from patients.permissions import user_is_patient_of, user_may_open_patient_record, user_sees_all_patients
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser
@@ -34,10 +34,6 @@ def user_sees_all_appointments(user: User | AnonymousUser) -> bool:
     return user.is_active and (
         user_is_administrator(user) or (user_sees_all_patients(user) and user.has_perm("scheduling.view_appointment"))
     )
-
-
-def user_is_patient_of(user: User | AnonymousUser, patient: Patient) -> bool:
-    return patient.user_id is not None and patient.user_id == user.pk
 
 
 def user_is_practitioner_of(user: User | AnonymousUser, appointment: Appointment) -> bool:

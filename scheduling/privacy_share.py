@@ -14,6 +14,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from core.privacy import ErasureContext, ExportSection, PrivacyShare, patient_rows_scrub, share_register
+from core.records import actor_user
 
 from .models import Appointment, AppointmentReminder, AppointmentStatus, BookingChannel, ReminderStatus
 
@@ -102,7 +103,7 @@ def _erase(ctx: ErasureContext) -> None:
     for appointment in upcoming.order_by("pk"):
         appointment.status = AppointmentStatus.CANCELLED
         appointment.cancelled_at = now
-        appointment.cancelled_by = actor if getattr(actor, "pk", None) else None
+        appointment.cancelled_by = actor_user(actor)
         appointment.cancel_reason = ERASURE_CANCEL_REASON
         appointment.sequence += 1
         for name, value in ERASED_FIELDS.items():

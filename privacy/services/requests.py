@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.records import actor_user
 from core.tasks import publish_on_commit
 from notifications.models import OutboxChannel
 from notifications.services import outbox_event_emit, outbox_message_enqueue, staff_notify
@@ -37,10 +38,6 @@ REASON_MAX = 2000
 def _claim_seconds() -> int:
     """After this long, a build left `processing` by a crashed worker may be taken over."""
     return int(getattr(settings, "SALUS_PRIVACY_CLAIM_SECONDS", 900))
-
-
-def _actor_or_none(actor):
-    return actor if getattr(actor, "pk", None) else None
 
 
 def _publish_on_commit(task_name: str, request_id: int) -> None:
@@ -97,7 +94,7 @@ def privacy_request_create(*, actor, patient: Patient, kind: str, channel: str, 
         kind=kind,
         channel=channel,
         reason=reason,
-        requested_by=_actor_or_none(actor),
+        requested_by=actor_user(actor),
         requested_at=timezone.now(),
         download_token=secrets.token_urlsafe(32) if kind == PrivacyRequestKind.EXPORT else None,
     )
