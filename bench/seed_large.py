@@ -3,8 +3,9 @@
 
 Rows are generated in Python, chunk by chunk, and loaded with COPY into the real tables with every index,
 constraint and deferred foreign-key check in place. Every patient has one care manager on their care team
-(a care-team row plus the guardian object permissions the care team grants), so a care manager sees about
---patients-per-care-manager patients, as in a hospital where every patient is followed.
+(a care-team row, the guardian object permissions the care team grants and an entry on the care
+manager's list), so a care manager sees about --patients-per-care-manager patients, as in a hospital
+where every patient is followed.
 
 The same generated text is then COPYed into UNLOGGED tables of the same columns with no index, no
 constraint and no NOT NULL: the physical limit of loading these bytes on this server. Both rates are
@@ -70,6 +71,7 @@ TABLES = {
     ],
     "patients_careteammember": ["id", "role", "period_start", "period_end", "user_id", "patient_id"],
     "patients_patientuserobjectpermission": ["id", "content_object_id", "permission_id", "user_id"],
+    "patients_patientlistentry": ["id", "grant_id", "user_id", "patient_id", "family_name", "given_name"],
     "patients_encounter": [
         "id",
         "source_system",
@@ -162,7 +164,9 @@ class Generator:
 
     POOL = 1 << 16
 
-    def __init__(self, *, seed: int, facts_per_patient: float, care_managers: list[int], permission_ids: list[int]):
+    def __init__(
+        self, *, seed: int, facts_per_patient: float, care_managers: list[int], permission_ids: list[int], view_permission_id: int
+    ):
         from demo import clinical as c
 
         self.rng = random.Random(seed)
@@ -170,6 +174,7 @@ class Generator:
         self.means = {kind: facts_per_patient * share for kind, share in FACT_SHARES.items()}
         self.care_managers = care_managers
         self.permission_ids = permission_ids
+        self.view_permission_id = view_permission_id
         self.now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M:%S+00")
         today = dt.date.today()
         # Day strings, index 0 = today, going back 100 years.
@@ -271,10 +276,11 @@ class Generator:
         n_times = len(times)
         asc = self.ascii
         out: dict[str, list[str]] = {t: [] for t in TABLES}
-        patients, care_team, perms = (
+        patients, care_team, perms, entries = (
             out["patients_patient"],
             out["patients_careteammember"],
             out["patients_patientuserobjectpermission"],
+            out["patients_patientlistentry"],
         )
         encounters, conditions, observations = out["patients_encounter"], out["patients_condition"], out["patients_observation"]
         ids = self.next_id
@@ -322,8 +328,13 @@ class Generator:
             care_team.append(f"{ids['patients_careteammember']}\tcare_manager\t{days[int(rnd() * 1000)]}\t\\N\t{cm}\t{pid}\n")
             ids["patients_careteammember"] += 1
             for perm in self.permission_ids:
-                perms.append(f"{ids['patients_patientuserobjectpermission']}\t{pid}\t{perm}\t{cm}\n")
+                grant = ids["patients_patientuserobjectpermission"]
+                perms.append(f"{grant}\t{pid}\t{perm}\t{cm}\n")
                 ids["patients_patientuserobjectpermission"] += 1
+                if perm == self.view_permission_id:
+                    # The view grant puts the patient on the care manager's list (PatientListEntry).
+                    entries.append(f"{ids['patients_patientlistentry']}\t{grant}\t{cm}\t{pid}\t{family}\t{given}\n")
+                    ids["patients_patientlistentry"] += 1
             # Encounters: (id, day index, time index)
             mine = []
             location, department, clinic = self.locations[lang]
@@ -464,6 +475,7 @@ def main() -> None:
         Permission.objects.get(content_type__app_label="patients", codename=codename).pk
         for codename in CARE_TEAM_OBJECT_PERMISSIONS["care_manager"]
     ]
+    view_permission_id = Permission.objects.get(content_type__app_label="patients", codename="view_patient").pk
     users_s = time.perf_counter() - t
 
     baseline = not args.no_baseline
@@ -474,7 +486,11 @@ def main() -> None:
             conn.execute(f"CREATE UNLOGGED TABLE {raw_table(table)} AS SELECT {', '.join(columns)} FROM {table} WITH NO DATA")
 
     gen = Generator(
-        seed=args.seed, facts_per_patient=args.facts_per_patient, care_managers=care_managers, permission_ids=permission_ids
+        seed=args.seed,
+        facts_per_patient=args.facts_per_patient,
+        care_managers=care_managers,
+        permission_ids=permission_ids,
+        view_permission_id=view_permission_id,
     )
     tm = Timings()
     conn.autocommit = False

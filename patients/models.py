@@ -122,6 +122,39 @@ class PatientGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Patient, on_delete=models.CASCADE)
 
 
+class PatientListEntry(models.Model):
+    """A patient on the list of a staff member who may open them through the care team: the grant
+    (the guardian object permission `view_patient`), with the list's sort keys beside it.
+
+    A care manager's list is their ~2,000 patients in name order. Read through the object
+    permissions, every page looks up and sorts all of them (a primary-key probe each, and PostgreSQL
+    cannot know that the grants of one user match that many patients); read from this table's
+    (user, family name, given name, patient) index, the first page is its first 50 entries.
+
+    An entry belongs to its grant (`grant`, deleted with it): whichever way a permission goes, its
+    entry goes too, so the list never shows a patient the user may no longer open. The care-team
+    services write the entry with the grant; the patient's write paths (update, erasure) keep the
+    names in step.
+    """
+
+    grant = models.OneToOneField(PatientUserObjectPermission, on_delete=models.CASCADE, related_name="list_entry")
+    # The grant's user and patient, copied when the entry is made (a grant never changes hands).
+    # Indexed by the unique (user, patient) and the order index, which both begin with the user.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False)
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="list_entries")
+    family_name = models.CharField(_("family name"), max_length=100)
+    given_name = models.CharField(_("given name"), max_length=100)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "patient"], name="patient_list_entry_unique")]
+        indexes = [models.Index(fields=["user", "family_name", "given_name", "patient"], name="patient_list_entry_order_idx")]
+        verbose_name = _("patient list entry")
+        verbose_name_plural = _("patient list entries")
+
+    def __str__(self) -> str:
+        return f"{self.family_name}, {self.given_name}"
+
+
 class PatientIdentifier(models.Model):
     """A further identifier of the patient in another system (national id, EHR id, insurance)."""
 

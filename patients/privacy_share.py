@@ -47,6 +47,7 @@ from .models import (
     Procedure,
 )
 from .selectors import CLINICAL_MODELS, care_team_for_patient, notes_for_patient
+from .services import _list_entries_follow
 
 
 def _section_patient(patient: Patient) -> dict:
@@ -229,6 +230,7 @@ def _erase(ctx: ErasureContext) -> None:
     patient._change_reason = ctx.reason
     patient.save()
     Patient.history.filter(id=patient.pk).update(**erased)
+    _list_entries_follow(patient)
     patient_rows_scrub("patients", ctx)
     # The record's own versions: their free text too (the erased fields were set above).
     scrub_rows(Patient.history.filter(id=patient.pk), ctx.identity.pattern())

@@ -18,7 +18,16 @@ from notifications.services import outbox_event_emit, staff_notify
 
 from . import events
 from .access import ACCESS_RESOURCE_LABELS
-from .models import AccessChannel, AccessLog, CareTeamMember, ClinicalNote, Encounter, Patient, PatientIdentifier
+from .models import (
+    AccessChannel,
+    AccessLog,
+    CareTeamMember,
+    ClinicalNote,
+    Encounter,
+    Patient,
+    PatientIdentifier,
+    PatientListEntry,
+)
 from .permissions import (
     CARE_TEAM_OBJECT_PERMISSIONS,
     STAFF_EDITABLE_FIELDS,
@@ -84,6 +93,8 @@ def patient_update(*, actor: User, patient: Patient, changes: dict) -> Patient:
             save_validated(patient, actor=actor)
     except IntegrityError:
         raise ValidationError({"mrn": _("A patient with this MRN already exists.")}) from None
+    if {"family_name", "given_name"} & set(changed):
+        _list_entries_follow(patient)
     # The event names the changed fields, never their values.
     outbox_event_emit(topic=events.PATIENT_UPDATED, patient_id=patient.pk, payload={"patient_id": patient.pk, "fields": changed})
     return patient
@@ -119,13 +130,29 @@ def patient_link_user(*, actor: User, patient: Patient, user: User) -> Patient:
     return fresh
 
 
+def _list_entries_follow(patient: Patient) -> int:
+    """Bring the names on every list entry of a patient in step with the record (after a change of
+    name through any write path: update, erasure). Returns the number of entries changed."""
+    return (
+        PatientListEntry.objects.filter(patient_id=patient.pk)
+        .exclude(family_name=patient.family_name, given_name=patient.given_name)
+        .update(family_name=patient.family_name, given_name=patient.given_name)
+    )
+
+
 def _grant(user: User, patient: Patient) -> None:
-    for perm in {
+    perms = {
         p
         for m in CareTeamMember.objects.filter(patient=patient, user=user, period_end__isnull=True)
         for p in CARE_TEAM_OBJECT_PERMISSIONS[m.role]
-    }:
-        assign_perm(f"patients.{perm}", user, patient)
+    }
+    for perm in perms:
+        grant = assign_perm(f"patients.{perm}", user, patient)
+        if perm == "view_patient":
+            PatientListEntry.objects.get_or_create(
+                grant=grant,
+                defaults={"user": user, "patient": patient, "family_name": patient.family_name, "given_name": patient.given_name},
+            )
 
 
 def _revoke_unbacked(user: User, patient: Patient) -> None:
@@ -136,7 +163,7 @@ def _revoke_unbacked(user: User, patient: Patient) -> None:
         for p in CARE_TEAM_OBJECT_PERMISSIONS[m.role]
     }
     for perm in {"view_patient", "change_patient"} - still:
-        remove_perm(f"patients.{perm}", user, patient)
+        remove_perm(f"patients.{perm}", user, patient)  # a list entry goes with its grant
 
 
 @transaction.atomic
