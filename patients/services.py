@@ -27,6 +27,7 @@ from .models import (
     Patient,
     PatientIdentifier,
     PatientListEntry,
+    PatientUserObjectPermission,
 )
 from .permissions import (
     CARE_TEAM_OBJECT_PERMISSIONS,
@@ -149,6 +150,9 @@ def _grant(user: User, patient: Patient) -> None:
     for perm in perms:
         grant = assign_perm(f"patients.{perm}", user, patient)
         if perm == "view_patient":
+            # For one user and one object, guardian returns the object permission row it made or found.
+            if not isinstance(grant, PatientUserObjectPermission):
+                raise TypeError(f"Expected the patient's object permission row, got {type(grant).__name__}.")
             PatientListEntry.objects.get_or_create(
                 grant=grant,
                 defaults={"user": user, "patient": patient, "family_name": patient.family_name, "given_name": patient.given_name},
