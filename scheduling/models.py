@@ -7,6 +7,8 @@ and, on SQLite, triggers that refuse an overlapping row. The booking service tur
 into `BookingConflict`.
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -96,6 +98,11 @@ class Service(models.Model):
     def name(self) -> str:
         language = (get_language() or "en")[:2]
         return getattr(self, f"name_{language}", "") or self.name_en
+
+    def online_change_deadline(self, start: dt.datetime) -> dt.datetime:
+        """Until when a patient may move or cancel a visit of this service starting at `start`
+        online: a slot starting sooner than that is locked from the moment it is booked."""
+        return start - dt.timedelta(hours=self.cancellation_notice_hours)
 
 
 class Practitioner(models.Model):

@@ -223,6 +223,7 @@ def book_confirm(request, service_id: int):
             "slot": slot,
             "slot_local": slot.start.astimezone(zone) if slot else None,
             "slot_value": slot_value(slot.start) if slot else "",
+            "locked": slot is not None and now > service.online_change_deadline(slot.start),
             "location": locations.get(slot.location_id) if slot else None,
             "start_errors": start_errors,
             "fresh": fresh,

@@ -39,6 +39,8 @@ class SlotChoice:
     value: str  # the start as the pages carry it: ISO 8601 in UTC
     href: str = ""
     location: Location | None = None
+    # Inside the cancellation notice: once booked, it cannot be moved or cancelled online.
+    locked: bool = False
 
 
 @dataclass
@@ -47,6 +49,10 @@ class Week:
     days: list[dict]
     previous: dt.date | None
     next: dt.date | None
+
+    @property
+    def has_locked(self) -> bool:
+        return any(choice.locked for group in self.days for choice in group["slots"])
 
 
 def slot_value(start: dt.datetime) -> str:
@@ -63,7 +69,9 @@ def _week_bounds(monday: dt.date, zone: ZoneInfo) -> tuple[dt.datetime, dt.datet
     return start.astimezone(dt.UTC), end.astimezone(dt.UTC)
 
 
-def _by_day(slots: list[Slot], zone: ZoneInfo, *, href=None, locations: dict | None = None) -> list[dict]:
+def _by_day(
+    slots: list[Slot], zone: ZoneInfo, *, href=None, locations: dict | None = None, service: Service, now: dt.datetime
+) -> list[dict]:
     days: dict[dt.date, list[SlotChoice]] = {}
     for slot in slots:
         local = slot.start.astimezone(zone)
@@ -75,6 +83,7 @@ def _by_day(slots: list[Slot], zone: ZoneInfo, *, href=None, locations: dict | N
                 value=value,
                 href=href(value) if href else "",
                 location=(locations or {}).get(slot.location_id),
+                locked=now > service.online_change_deadline(slot.start),
             )
         )
     return [{"day": day, "slots": choices} for day, choices in days.items()]
@@ -125,7 +134,7 @@ def week_of_slots(
     locations = {location.pk: location for location in practitioner.locations.all()}
     return Week(
         monday=monday,
-        days=_by_day(slots, zone, href=href, locations=locations),
+        days=_by_day(slots, zone, href=href, locations=locations, service=service, now=now),
         previous=monday - dt.timedelta(days=7) if monday > first else None,
         next=monday + dt.timedelta(days=7) if monday < last else None,
     )
@@ -150,4 +159,4 @@ def fresh_slots(
     if not slots:
         slots = slots_free(start=now, end=now + dt.timedelta(days=service.max_days_ahead), **search)
     locations = {location.pk: location for location in practitioner.locations.all()}
-    return _by_day(slots[:FRESH_SLOTS], zone, locations=locations)
+    return _by_day(slots[:FRESH_SLOTS], zone, locations=locations, service=service, now=now)
