@@ -285,6 +285,12 @@ class Appointment(models.Model):
     def intake_complete(self) -> bool:
         return self.intake_completed_at is not None
 
+    def over_at(self) -> dt.datetime:
+        """When the visit is over for good: its end, plus the time its video room stays open
+        (`SALUS_VIDEO_CLOSES_AFTER_MINUTES`) for a visit that runs late. After that it can no longer
+        be started or joined; it can only be marked fulfilled or missed."""
+        return self.end + dt.timedelta(minutes=settings.SALUS_VIDEO_CLOSES_AFTER_MINUTES)
+
 
 class ReminderStatus(models.TextChoices):
     PENDING = "pending", _("Pending")

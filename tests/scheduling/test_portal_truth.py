@@ -25,9 +25,7 @@ def _slot_page(client, service, practitioner, monday):
     return client.get(f"/portal/appointments/book/{service.pk}/", {"practitioner": practitioner.pk, "week": monday.isoformat()})
 
 
-def test_slots_inside_the_cancellation_notice_say_they_will_be_locked(
-    client, patient_paul, practitioner_paula, service, monday
-):
+def test_slots_inside_the_cancellation_notice_say_they_will_be_locked(client, patient_paul, practitioner_paula, service, monday):
     _english(client).force_login(patient_paul)
     # Given a notice longer than the time left before Monday's week: every slot of it is locked
     service.cancellation_notice_hours = 24 * 30
@@ -61,9 +59,7 @@ def test_confirmation_warns_before_booking_a_locked_slot(client, patient_paul, p
     assert 'id="locked-warning"' not in page and "You can move or cancel this visit online until 24 hours" in page
 
 
-def test_list_names_only_what_is_still_missing(
-    client, patient_paul, paul, practitioner_paula, service, monday, virtual_visit_v1
-):
+def test_list_names_only_what_is_still_missing(client, patient_paul, paul, practitioner_paula, service, monday, virtual_visit_v1):
     _english(client).force_login(patient_paul)
     appointment = _portal_book(patient_paul, paul, practitioner_paula, service, at(monday, 9))
     page = client.get("/portal/appointments/").content.decode()
@@ -192,4 +188,4 @@ def test_home_shows_the_next_visit(client, patient_paul, paul, patient_petra, pe
     assert response.context["next_visit"] == sooner
     page = response.content.decode()
     assert f'href="/portal/appointments/{sooner.pk}/"' in page and f"/portal/appointments/{later.pk}/" not in page
-    assert AppointmentStatus.BOOKED == sooner.status
+    assert sooner.status == AppointmentStatus.BOOKED
