@@ -22,9 +22,7 @@ def home(request):
         return redirect("admin:index")
     patient = patient_for_portal_user(user=request.user)
     next_visit = next_visit_for_patient(patient=patient)
-    return render(
-        request, "portal/home.html", {"patient": patient, "next_visit": next_visit, "tz": time_zone_of(patient)}
-    )
+    return render(request, "portal/home.html", {"patient": patient, "next_visit": next_visit, "tz": time_zone_of(patient)})
 
 
 @login_required
