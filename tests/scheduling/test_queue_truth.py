@@ -92,3 +92,11 @@ def test_a_ready_video_visit_still_opens_its_room(
     client.force_login(provider_paula)
     response = client.post(action_url(visit, "start"), {"tab": "room"})
     assert response.status_code == 302 and response["Location"].endswith(visit.video_room)
+
+
+def test_a_started_visit_that_is_over_says_its_room_is_closed(client, provider_paula, over_visit):
+    Appointment.objects.filter(pk=over_visit.pk).update(started_at=over_visit.start)
+    client.force_login(provider_paula)
+    day = timezone.localtime(over_visit.start).date()
+    page = client.get(QUEUE, {"day": day.isoformat()}).content.decode()
+    assert "its video room is closed" in page and "can no longer be started" not in page
