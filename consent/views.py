@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
@@ -143,6 +144,8 @@ def consent_sign_page(request, purpose: str):
             "version": version,
             "language": language,
             "already_active": already,
+            # The page that sent the patient here (a visit waiting for this consent), else their consents.
+            "back_url": next_url(request) or reverse("consent:list"),
         },
     )
 

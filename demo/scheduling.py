@@ -1,9 +1,11 @@
 """Scheduling in the demo: a clinic, services, three practitioners with weekly hours, and visits
 booked through the booking service (so they carry reminders, confirmation emails and events).
 
-Today's visits are booked as the front desk would have booked them early this morning, so that
-the provider's queue has content whatever the time `make demo` starts; on a weekend Paula holds a
-one-off video clinic (extra hours) for the same reason.
+Today's visits are booked as the front desk would have booked them early this morning, and placed
+from the moment the demo starts: Paula holds a video clinic (extra hours) beginning then, Paul's
+visit opens it (intake and consent done, so his video link is ready now), Petra and two more
+patients follow. So the provider's queue has a visit to start whatever the time `make demo`
+starts, on a weekday or a weekend.
 """
 
 import datetime as dt
@@ -126,6 +128,19 @@ def _setup(*, admin, staff) -> tuple[Location, dict, dict]:
     return clinic, services, practitioners
 
 
+# The latest a today's clinic may begin and still hold Paul's, Petra's and two more visits before midnight.
+LATEST_CLINIC_START = dt.time(22, 30)
+
+
+def today_clinic_start(now: dt.datetime) -> dt.datetime:
+    """When today's video clinic begins: the current quarter hour in Paris (Paul's visit is under
+    way, or about to be, when the demo opens), no later than 22:30 so that the day still holds it and his visit is still open at midnight."""
+    local = now.astimezone(PARIS)
+    quarter = local.replace(minute=local.minute - local.minute % 15, second=0, microsecond=0)
+    latest = dt.datetime.combine(local.date(), LATEST_CLINIC_START, tzinfo=PARIS)
+    return min(quarter, latest)
+
+
 def _slot(practitioner, service, day: dt.date, *, virtual: bool, not_before: str = "00:00"):
     """The first free slot on a local day from a wall-clock time, as the front desk sees it that morning."""
     start = dt.datetime.combine(day, _time(not_before), tzinfo=PARIS)
@@ -170,14 +185,19 @@ def seed_scheduling(*, staff: dict, patients: list, now: dt.datetime, rng) -> in
     paul, petra = patients[0], patients[1]
     others = patients[2:-1]  # the last patient has an erasure request waiting
     today = now.astimezone(PARIS).date()
-    if today.weekday() >= 5:
-        AvailabilityException.objects.create(
-            practitioner=paula,
-            kind=ExceptionKind.EXTRA,
-            start=dt.datetime.combine(today, dt.time(9), tzinfo=PARIS),
-            end=dt.datetime.combine(today, dt.time(13), tzinfo=PARIS),
-            reason="Weekend video clinic",
-        )
+    clinic_start = today_clinic_start(now)
+    AvailabilityException.objects.create(
+        practitioner=paula,
+        kind=ExceptionKind.EXTRA,
+        start=clinic_start,
+        end=min(
+            clinic_start + dt.timedelta(hours=3), dt.datetime.combine(today + dt.timedelta(days=1), dt.time(0), tzinfo=PARIS)
+        ),
+        virtual=True,
+        reason="Video clinic",
+    )
+    # Booked by the front desk early this morning, or an hour before a clinic opening before dawn.
+    booking_now = min(dt.datetime.combine(today, dt.time(6), tzinfo=PARIS), clinic_start - dt.timedelta(hours=1))
     booked = []
 
     # The previous working day: a visit Paula held and wrote up; the note reaches the care manager.
@@ -219,8 +239,9 @@ def seed_scheduling(*, staff: dict, patients: list, now: dt.datetime, rng) -> in
         service=services["consult"],
         day=today,
         virtual=True,
-        not_before="09:00",
+        not_before=f"{clinic_start:%H:%M}",
         reason="Dizzy spells in the morning since the new blood-pressure tablets",
+        now=booking_now,
     )
     if visit is not None:
         appointment_intake_submit(
@@ -232,7 +253,7 @@ def seed_scheduling(*, staff: dict, patients: list, now: dt.datetime, rng) -> in
             insurance_member_id="MG-2231-0457",
             payment_reference="CB-PREAUTH-58213",
             answers={"symptoms": "Dizziness when standing up, mostly mornings", "since": "About ten days"},
-            now=dt.datetime.combine(today, dt.time(7), tzinfo=PARIS),
+            now=booking_now + dt.timedelta(minutes=30),
         )
         booked.append(visit)
     booked.append(
@@ -243,12 +264,14 @@ def seed_scheduling(*, staff: dict, patients: list, now: dt.datetime, rng) -> in
             service=services["follow-up"],
             day=today,
             virtual=True,
-            not_before="10:30",
+            not_before=f"{clinic_start + dt.timedelta(minutes=30):%H:%M}",
             reason="Controllo dopo la visita del mese scorso",
+            now=booking_now,
         )
     )
-    for patient, not_before in zip(others[1:3], ("11:00", "14:00"), strict=False):
-        in_person = today.weekday() < 5 and not_before >= "14:00"
+    for patient, minutes in zip(others[1:3], (60, 90), strict=False):
+        if (clinic_start + dt.timedelta(minutes=minutes)).date() != today:
+            continue  # a clinic opened late at night holds fewer visits before midnight
         booked.append(
             _book(
                 actor=front_desk,
@@ -256,8 +279,9 @@ def seed_scheduling(*, staff: dict, patients: list, now: dt.datetime, rng) -> in
                 practitioner=paula,
                 service=services["consult"],
                 day=today,
-                virtual=not in_person,
-                not_before=not_before,
+                virtual=True,
+                not_before=f"{clinic_start + dt.timedelta(minutes=minutes):%H:%M}",
+                now=booking_now,
                 reason=rng.choice(["Persistent cough", "Blood pressure check", "Back pain", "Medication review"]),
             )
         )

@@ -1,3 +1,6 @@
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
 from django.contrib import admin, messages
 from django.http import Http404
 from django.utils.html import format_html
@@ -11,18 +14,72 @@ from .models import Notification, OutboxItem
 from .selectors import notifications_for_user
 
 
+@dataclass(frozen=True)
+class NotificationSubject:
+    """Whom a notification is about and who caused it, as the reader may see them."""
+
+    patient: str = ""
+    author: str = ""
+
+
+# The apps above this one know what a notification's link points to (a note: its patient and its
+# author); this one does not. Each describer takes the notifications of one page and their reader
+# and answers {notification id: NotificationSubject} for the links it knows, in a fixed number of
+# queries and only for what the reader may open.
+NotificationDescriber = Callable[[Iterable[Notification], object], dict[int, NotificationSubject]]
+_describers: list[NotificationDescriber] = []
+
+
+def notification_describer_register(describer: NotificationDescriber) -> NotificationDescriber:
+    if describer not in _describers:
+        _describers.append(describer)
+    return describer
+
+
+def notification_subjects(notifications: Iterable[Notification], *, user) -> dict[int, NotificationSubject]:
+    notifications = list(notifications)
+    found: dict[int, NotificationSubject] = {}
+    for describer in _describers:
+        found.update(describer(notifications, user))
+    return found
+
+
 @admin.register(Notification)
 class NotificationAdmin(admin.ModelAdmin):
     """Each staff member sees their own in-app notifications here."""
 
-    list_display = ("created_at", "title", "is_read")
+    list_display = ("created_at", "title", "patient", "author", "is_read")
     list_filter = (("read_at", admin.EmptyFieldListFilter),)
-    readonly_fields = ("title", "body", "open_link", "created_at", "read_at")
+    readonly_fields = ("title", "patient", "author", "body", "open_link", "created_at", "read_at")
     fields = readonly_fields
     actions = ["mark_read"]
 
     def get_queryset(self, request):
         return notifications_for_user(user=request.user)
+
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        rows = list(changelist.result_list)  # evaluated once: the page renders these same objects
+        subjects = notification_subjects(rows, user=request.user)
+        for row in rows:
+            row.subject = subjects.get(row.pk, NotificationSubject())
+        return changelist
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            obj.subject = notification_subjects([obj], user=request.user).get(obj.pk, NotificationSubject())
+        return obj
+
+    @admin.display(description=_("patient"))
+    def patient(self, obj):
+        subject = getattr(obj, "subject", None)
+        return subject.patient if subject and subject.patient else "–"
+
+    @admin.display(description=_("author"))
+    def author(self, obj):
+        subject = getattr(obj, "subject", None)
+        return subject.author if subject and subject.author else "–"
 
     @admin.display(description=_("link"))
     def open_link(self, obj):

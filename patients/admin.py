@@ -1,14 +1,20 @@
 """The staff UI for the patient record. Querysets come from selectors; every save calls a service."""
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Subquery
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
+from django.template.defaultfilters import linebreaksbr
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
 
 from accounts.permissions import user_is_administrator
+from notifications.admin import NotificationSubject, notification_describer_register
 
 from . import selectors, services
 from .access import ACCESS_RESOURCE_LABELS, access_resource_label
@@ -33,6 +39,7 @@ from .permissions import (
     user_editable_fields,
     user_may_manage_care_team,
     user_may_open_patients,
+    user_may_review_note,
     user_may_view_clinical,
 )
 
@@ -85,6 +92,13 @@ class CareTeamInline(admin.TabularInline):
         return obj is not None and user_may_manage_care_team(request.user, obj)
 
 
+class NoteTextShown(forms.Widget):
+    """A written note's text as text, not as a greyed-out box that looks as if it could be typed in."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        return format_html('<div class="readonly note-text">{}</div>', linebreaksbr(value or ""))
+
+
 class ClinicalNoteForm(forms.ModelForm):
     class Meta:
         model = ClinicalNote
@@ -95,6 +109,7 @@ class ClinicalNoteForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk:
             self.fields["text"].disabled = True  # notes are never rewritten
+            self.fields["text"].widget = NoteTextShown()
 
 
 class ClinicalNoteInline(admin.StackedInline):
@@ -326,6 +341,27 @@ class ClinicalNoteAdmin(SimpleHistoryAdmin):
     fields = readonly_fields
     actions = ["mark_reviewed"]
     show_full_result_count = False
+    change_form_template = "admin/patients/clinicalnote/change_form.html"
+
+    def get_urls(self):
+        review = self.admin_site.admin_view(self.review_view)
+        return [path("<path:object_id>/review/", review, name="patients_clinicalnote_review"), *super().get_urls()]
+
+    def review_view(self, request, object_id):
+        """The note page's "Mark reviewed" button: the same service as the list action."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        note = self.get_queryset(request).select_related("patient").filter(pk=object_id if str(object_id).isdigit() else None)
+        note = note.first()
+        if note is None:
+            raise Http404
+        try:
+            services.clinical_note_review(actor=request.user, note=note)
+        except PermissionDenied:
+            messages.error(request, _("Only the patient's care manager can review this note."))
+        else:
+            messages.success(request, _("The note is marked reviewed."))
+        return HttpResponseRedirect(reverse("admin:patients_clinicalnote_change", args=[note.pk]))
 
     def get_queryset(self, request):
         return selectors.clinical_notes_for_user(user=request.user)
@@ -354,6 +390,11 @@ class ClinicalNoteAdmin(SimpleHistoryAdmin):
         services.access_log_record(
             actor=request.user, patient=note.patient, resource="notes", channel=AccessChannel.ADMIN, request=request
         )
+        extra_context = {
+            **(extra_context or {}),
+            "may_review": note.reviewed_at is None and user_may_review_note(request.user, note),
+            "review_url": reverse("admin:patients_clinicalnote_review", args=[note.pk]),
+        }
         return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.action(description=_("Mark selected notes reviewed"))
@@ -367,6 +408,29 @@ class ClinicalNoteAdmin(SimpleHistoryAdmin):
                 messages.warning(request, _("Note %(id)s: only the patient's care manager can review it.") % {"id": note.pk})
         if done:
             messages.success(request, _("%(n)d note(s) marked reviewed.") % {"n": done})
+
+
+_NOTE_LINK = re.compile(r"^/admin/patients/clinicalnote/(\d+)/change/$")
+
+
+@notification_describer_register
+def note_notification_subjects(notifications, user) -> dict[int, NotificationSubject]:
+    """The patient and the author of the notes that notifications point to, for the notes the
+    reader may open (one query for the page)."""
+    wanted: dict[int, list[int]] = {}
+    for notification in notifications:
+        match = _NOTE_LINK.match(notification.link or "")
+        if match:
+            wanted.setdefault(int(match.group(1)), []).append(notification.pk)
+    if not wanted:
+        return {}
+    notes = selectors.clinical_notes_for_user(user=user).filter(pk__in=wanted).select_related("patient", "author")
+    found = {}
+    for note in notes:
+        subject = NotificationSubject(patient=str(note.patient), author=note.author.get_full_name() or note.author.email)
+        for notification_id in wanted[note.pk]:
+            found[notification_id] = subject
+    return found
 
 
 class AccessResourceFilter(admin.SimpleListFilter):

@@ -11,6 +11,7 @@ from core.time import time_zone_of
 from patients.permissions import PATIENT_SELF_EDITABLE_FIELDS
 from patients.selectors import patient_for_portal_user
 from patients.services import patient_update
+from scheduling.selectors import next_visit_for_patient
 
 from .forms import ContactDetailsForm
 
@@ -20,7 +21,8 @@ def home(request):
     if request.user.is_staff and not hasattr(request.user, "patient"):
         return redirect("admin:index")
     patient = patient_for_portal_user(user=request.user)
-    return render(request, "portal/home.html", {"patient": patient})
+    next_visit = next_visit_for_patient(patient=patient)
+    return render(request, "portal/home.html", {"patient": patient, "next_visit": next_visit, "tz": time_zone_of(patient)})
 
 
 @login_required

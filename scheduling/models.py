@@ -7,6 +7,8 @@ and, on SQLite, triggers that refuse an overlapping row. The booking service tur
 into `BookingConflict`.
 """
 
+import datetime as dt
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -96,6 +98,11 @@ class Service(models.Model):
     def name(self) -> str:
         language = (get_language() or "en")[:2]
         return getattr(self, f"name_{language}", "") or self.name_en
+
+    def online_change_deadline(self, start: dt.datetime) -> dt.datetime:
+        """Until when a patient may move or cancel a visit of this service starting at `start`
+        online: a slot starting sooner than that is locked from the moment it is booked."""
+        return start - dt.timedelta(hours=self.cancellation_notice_hours)
 
 
 class Practitioner(models.Model):
@@ -277,6 +284,12 @@ class Appointment(models.Model):
     @property
     def intake_complete(self) -> bool:
         return self.intake_completed_at is not None
+
+    def over_at(self) -> dt.datetime:
+        """When the visit is over for good: its end, plus the time its video room stays open
+        (`SALUS_VIDEO_CLOSES_AFTER_MINUTES`) for a visit that runs late. After that it can no longer
+        be started or joined; it can only be marked fulfilled or missed."""
+        return self.end + dt.timedelta(minutes=settings.SALUS_VIDEO_CLOSES_AFTER_MINUTES)
 
 
 class ReminderStatus(models.TextChoices):

@@ -85,6 +85,28 @@ def appointments_for_patient(
     return qs
 
 
+def appointment_previous_intake(*, patient: Patient, before: Appointment) -> Appointment | None:
+    """The patient's latest other visit with a completed intake: its insurer and member number are
+    offered again on the next intake, so the patient does not type them each time."""
+    return (
+        Appointment.objects.filter(patient=patient, intake_completed_at__isnull=False)
+        .exclude(pk=before.pk)
+        .order_by("-intake_completed_at", "-id")
+        .only("id", "insurance_provider", "insurance_member_id", "intake_completed_at")
+        .first()
+    )
+
+
+def next_visit_for_patient(*, patient: Patient, now: dt.datetime | None = None) -> Appointment | None:
+    """The patient's next visit that is still to come (booked or arrived, not yet over)."""
+    return (
+        appointments_for_patient(patient=patient, upcoming=True, now=now)
+        .filter(status__in=[AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED])
+        .order_by("start", "id")
+        .first()
+    )
+
+
 def day_bounds(day: dt.date, time_zone: str) -> tuple[dt.datetime, dt.datetime]:
     """The first and last instant of a local day (23 or 25 hours long on a daylight-saving change)."""
     zone = ZoneInfo(time_zone)

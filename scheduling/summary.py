@@ -1,10 +1,14 @@
 """What a practitioner needs to know about each patient of their day, read in a fixed number of queries.
 
 `visit_summaries` serves the provider's queue: one query for the active conditions of every
-patient of the day, one for their latest vital signs (the newest observation per code, picked by a
-window function in the database rather than by loading each patient's history), none for what the
-appointment itself carries (intake answers, the contact details confirmed at intake). The count is
-the same for two appointments or forty.
+patient of the day, one for their allergies, one for their current medications, one for their
+latest vital signs (the newest observation per code, picked by a window function in the database
+rather than by loading each patient's history), none for what the appointment itself carries
+(intake answers, the contact details confirmed at intake). The count is the same for two
+appointments or forty.
+
+Vital signs are named as a clinician says them ("Blood pressure 128/82 mmHg"), not by their
+LOINC long name, with units as they are written on paper rather than in UCUM code.
 
 It is a read of clinical data: the caller has already decided that the user may read it (their
 own visits, `patients.view_clinical`) and records the read in the access log.
@@ -15,20 +19,46 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
-from django.db.models import F, Window
+from django.db.models import F, Q, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from patients.models import Condition, Observation
+from patients.models import AllergyIntolerance, Condition, MedicationRequest, Observation
 
 from .models import Appointment
 from .services import INTAKE_KEYS
 
 ACTIVE_CONDITION_STATUSES = ("active", "recurrence", "relapse")
 VITAL_SIGNS_CATEGORY = "vital-signs"
+
+# Allergies still relevant (an empty status is an import that did not say: shown, to be safe).
+ACTIVE_ALLERGY_STATUSES = ("active", "")
+REFUTED_ALLERGY = "refuted"
+CURRENT_MEDICATION_STATUSES = ("active", "on-hold")
+
+# What the common vital signs are called at the bedside, by LOINC code.
+VITAL_LABELS = {
+    "85354-9": _("Blood pressure"),
+    "55284-4": _("Blood pressure"),
+    "8480-6": _("Systolic blood pressure"),
+    "8462-4": _("Diastolic blood pressure"),
+    "8867-4": _("Heart rate"),
+    "59408-5": _("Oxygen saturation"),
+    "2708-6": _("Oxygen saturation"),
+    "9279-1": _("Respiratory rate"),
+    "8310-5": _("Body temperature"),
+    "29463-7": _("Body weight"),
+    "8302-2": _("Body height"),
+    "39156-5": _("Body mass index"),
+    "2339-0": _("Blood glucose"),
+    "15074-8": _("Blood glucose"),
+    "41653-7": _("Blood glucose"),
+}
+# UCUM codes as they are written for people.
+UNIT_LABELS = {"mm[Hg]": "mmHg", "Cel": "°C", "[degF]": "°F", "kg/m2": "kg/m²", "[in_i]": "in", "[lb_av]": "lb"}
 
 INTAKE_LABELS = {
     "symptoms": _("Symptoms"),
@@ -66,6 +96,8 @@ class Summary:
     patient_id: int
     age: int | None
     conditions: list[str] = field(default_factory=list)
+    allergies: list[str] = field(default_factory=list)
+    medications: list[str] = field(default_factory=list)
     vitals: list[VitalSign] = field(default_factory=list)
     care_plan: CarePlanSummary | None = None
     intake_answers: list[IntakeAnswer] = field(default_factory=list)
@@ -80,23 +112,39 @@ def age_on(birth_date: dt.date | None, day: dt.date) -> int | None:
     return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
-def _number(value: Decimal | float | int) -> str:
-    if isinstance(value, Decimal):
-        return f"{value.normalize():f}"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+def _number(value: Decimal | float | int | str) -> str:
+    """A measured value without the database's padding: 91.0000 is 91, 36.60 is 36.6."""
+    try:
+        number = value if isinstance(value, Decimal) else Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    if not number.is_finite():
+        return str(value)
+    text = f"{number.normalize():f}"
+    return text
+
+
+def unit_label(unit: str) -> str:
+    return UNIT_LABELS.get(unit, unit)
+
+
+def vital_label(code: str, display: str) -> str:
+    return str(VITAL_LABELS.get(code, "")) or display or code
 
 
 def observation_value(*, value_quantity, value_unit: str, value_text: str, components) -> str:
-    """An observation's value as one short text: "72 /min", "128/82 mm[Hg]" for blood pressure."""
+    """An observation's value as one short text: "72 /min", "128/82 mmHg" for blood pressure."""
     if value_quantity is not None:
-        return f"{_number(value_quantity)} {value_unit}".strip()
+        return f"{_number(value_quantity)} {unit_label(value_unit)}".strip()
     parts = [c for c in (components or []) if isinstance(c, dict) and c.get("value") is not None]
     if parts:
         units = {str(c.get("unit", "")) for c in parts}
         if len(units) == 1:
-            return f"{'/'.join(_number(c['value']) for c in parts)} {units.pop()}".strip()
+            return f"{'/'.join(_number(c['value']) for c in parts)} {unit_label(units.pop())}".strip()
         return "; ".join(
-            f"{c.get('display') or c.get('code', '')} {_number(c['value'])} {c.get('unit', '')}".strip() for c in parts
+            f"{vital_label(str(c.get('code', '')), str(c.get('display') or ''))} {_number(c['value'])} "
+            f"{unit_label(str(c.get('unit', '')))}".strip()
+            for c in parts
         )
     return value_text
 
@@ -112,6 +160,40 @@ def _active_conditions(patient_ids: list[int]) -> dict[int, list[str]]:
         names = found.setdefault(patient_id, [])
         name = display or code
         if name not in names:  # the same condition recorded by two source systems is shown once
+            names.append(name)
+    return found
+
+
+def _allergies(patient_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    rows = (
+        AllergyIntolerance.objects.filter(patient_id__in=patient_ids, clinical_status__in=ACTIVE_ALLERGY_STATUSES)
+        .exclude(verification_status=REFUTED_ALLERGY)
+        .order_by("patient_id", F("recorded_date").desc(nulls_last=True), "id")
+        .values_list("patient_id", "display", "code", "criticality")
+    )
+    for patient_id, display, code, criticality in rows:
+        names = found.setdefault(patient_id, [])
+        name = display or code
+        if criticality == "high":
+            name = f"{name} ({_('high risk')})"
+        if name not in names:
+            names.append(name)
+    return found
+
+
+def _current_medications(patient_ids: list[int]) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {}
+    rows = (
+        MedicationRequest.objects.filter(patient_id__in=patient_ids, status__in=CURRENT_MEDICATION_STATUSES)
+        .filter(Q(intent="order") | Q(intent="plan") | Q(intent=""))
+        .order_by("patient_id", F("authored_on").desc(nulls_last=True), "id")
+        .values_list("patient_id", "display", "code", "dosage_text")
+    )
+    for patient_id, display, code, dosage in rows:
+        names = found.setdefault(patient_id, [])
+        name = f"{display or code} — {dosage}" if dosage else display or code
+        if name not in names:
             names.append(name)
     return found
 
@@ -132,7 +214,7 @@ def _latest_vitals(patient_ids: list[int]) -> dict[int, list[VitalSign]]:
         found.setdefault(row["patient_id"], []).append(
             VitalSign(
                 code=row["code"],
-                label=row["display"] or row["code"],
+                label=vital_label(row["code"], row["display"]),
                 value=observation_value(
                     value_quantity=row["value_quantity"],
                     value_unit=row["value_unit"],
@@ -165,6 +247,8 @@ def visit_summaries(*, appointments: Iterable[Appointment], today: dt.date | Non
     today = today or timezone.localdate()
     patient_ids = sorted({a.patient_id for a in appointments})
     conditions = _active_conditions(patient_ids)
+    allergies = _allergies(patient_ids)
+    medications = _current_medications(patient_ids)
     vitals = _latest_vitals(patient_ids)
     care_plans = _active_care_plans(patient_ids)
     summaries = {}
@@ -175,6 +259,8 @@ def visit_summaries(*, appointments: Iterable[Appointment], today: dt.date | Non
             patient_id=appointment.patient_id,
             age=age_on(appointment.patient.birth_date, today),
             conditions=conditions.get(appointment.patient_id, []),
+            allergies=allergies.get(appointment.patient_id, []),
+            medications=medications.get(appointment.patient_id, []),
             vitals=vitals.get(appointment.patient_id, []),
             care_plan=care_plans.get(appointment.patient_id),
             intake_answers=[

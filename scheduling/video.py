@@ -46,8 +46,7 @@ def video_access(*, user, appointment: Appointment, now: dt.datetime | None = No
         return VideoAccess(None, [_("This is an in-person visit.")])
     if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED):
         return VideoAccess(None, [_("This visit is %(status)s.") % {"status": appointment.get_status_display().lower()}])
-    closes_at = appointment.end + dt.timedelta(minutes=settings.SALUS_VIDEO_CLOSES_AFTER_MINUTES)
-    if now > closes_at:
+    if now > appointment.over_at():
         return VideoAccess(None, [_("This visit is over.")])
     is_practitioner = user_is_practitioner_of(user, appointment)
     if not (is_practitioner or user_is_patient_of(user, appointment.patient)):

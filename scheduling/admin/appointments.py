@@ -33,7 +33,7 @@ from patients.models import Patient
 from patients.permissions import user_may_view_clinical
 from patients.selectors import patient_search_q, patients_for_user
 from scheduling import selectors, services
-from scheduling.availability import slots_free
+from scheduling.availability import slot_find, slots_free
 from scheduling.models import Appointment, AppointmentStatus, BookingChannel, Practitioner
 from scheduling.permissions import user_may_change, user_may_mark_arrived
 from scheduling.summary import INTAKE_LABELS
@@ -45,6 +45,19 @@ from .forms import AppointmentBookForm, AppointmentCancelForm, AppointmentMoveFo
 # Free times offered on the move page: the next few days of the chosen practitioner.
 MOVE_SUGGESTION_DAYS = 7
 MOVE_SUGGESTIONS_SHOWN = 24
+
+
+def _only_mode_of_slot(practitioner_id: int, service_id: int, start) -> dict:
+    """The kind of visit to preselect when the free slot at `start` allows only one (video-only
+    hours, an in-person-only service); nothing when it allows both, or is not free."""
+    practitioner = selectors.practitioners_bookable().filter(pk=practitioner_id).first()
+    service = selectors.services_bookable().filter(pk=service_id).first()
+    if practitioner is None or service is None:
+        return {}
+    slot = slot_find(practitioner=practitioner, service=service, start=start, virtual=None, enforce_booking_window=False)
+    if slot is None or slot.virtual == slot.in_person:
+        return {}
+    return {"virtual": "video" if slot.virtual else "in_person"}
 
 
 class WhenFilter(admin.SimpleListFilter):
@@ -299,6 +312,8 @@ class AppointmentAdmin(SimpleHistoryAdmin):
             initial["start"] = timezone.localtime(start)
         if params.get("virtual") in ("video", "in_person"):
             initial["virtual"] = params["virtual"]
+        elif "start" in initial and "practitioner" in initial and "service" in initial:
+            initial.update(_only_mode_of_slot(initial["practitioner"], initial["service"], initial["start"]))
         if (pk := _int_param(params.get("location"))) is not None:
             initial["location"] = pk
         return initial

@@ -29,7 +29,7 @@ from scheduling.selectors import appointments_for_user, day_bounds
 from .common import calendar_practitioners, own_practitioner, rendered
 from .forms import MODE_IN_PERSON, MODE_VIRTUAL, CalendarForm
 
-WEEK_VIEW, DAY_VIEW = "week", "day"
+WEEK_VIEW, DAY_VIEW, ALL_VIEW = "week", "day", "all"
 
 
 @dataclass
@@ -145,6 +145,47 @@ def _days(*, user, practitioner: Practitioner, service, first: dt.date, last: dt
     return list(days.values())
 
 
+def _all_practitioners_day(request, model_admin, *, form, practitioners, context):
+    """One day across every practitioner the user may open, a column each: the front desk's view
+    of the clinic. Each column shows the chosen service where the practitioner offers it, else
+    the first they offer; times are in each practitioner's time zone."""
+    user = request.user
+    rows = list(
+        practitioners.filter(active=True)
+        .prefetch_related("weekly_hours__location", "services")
+        .select_related("user")
+        .order_by("display_name", "pk")
+    )
+    chosen = form.cleaned_data.get("service")
+    day = form.cleaned_data.get("day") or timezone.localdate()
+    may_book = user.has_perm("scheduling.add_appointment")
+    columns = []
+    for practitioner in rows:
+        offered = sorted((s for s in practitioner.services.all() if s.active), key=lambda s: (s.name_en, s.pk))
+        service = chosen if chosen in offered else (offered[0] if offered else None)
+        (cal,) = _days(user=user, practitioner=practitioner, service=service, first=day, last=day, may_book=may_book)
+        cal.url = calendar_url(
+            practitioner_id=practitioner.pk, day=day, view=DAY_VIEW, service_id=service.pk if service else None
+        )
+        columns.append({"practitioner": practitioner, "service": service, "day": cal, "tz": ZoneInfo(practitioner.time_zone)})
+
+    def all_url(on: dt.date) -> str:
+        params = {"view": ALL_VIEW, "day": on.isoformat(), **({"service": chosen.pk} if chosen else {})}
+        return f"{reverse('admin:scheduling_calendar')}?{urlencode(params)}"
+
+    context |= {
+        "title": gettext("All practitioners, %(day)s") % {"day": day.isoformat()},
+        "view": ALL_VIEW,
+        "day": day,
+        "columns": columns,
+        "may_book": may_book,
+        "prev_url": all_url(day - dt.timedelta(days=1)),
+        "next_url": all_url(day + dt.timedelta(days=1)),
+        "today_url": all_url(timezone.localdate()),
+    }
+    return rendered(TemplateResponse(request, "scheduling/admin_calendar.html", context))
+
+
 def calendar_view(request, model_admin):
     user = request.user
     practitioners = calendar_practitioners(user)
@@ -152,6 +193,12 @@ def calendar_view(request, model_admin):
         raise Http404("No calendar.")
     data = request.GET.copy()
     own = own_practitioner(user)
+    if data.get("view") == ALL_VIEW:
+        form = CalendarForm(data, practitioners=practitioners)
+        context = {**model_admin.admin_site.each_context(request), "opts": model_admin.opts, "form": form}
+        if not form.is_valid():
+            return rendered(TemplateResponse(request, "scheduling/admin_calendar.html", context, status=400))
+        return _all_practitioners_day(request, model_admin, form=form, practitioners=practitioners, context=context)
     if not data.get("practitioner") and own is not None:
         data["practitioner"] = str(own.pk)
     if not data.get("view"):

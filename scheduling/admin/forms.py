@@ -118,9 +118,15 @@ class VisitNoteForm(forms.Form):
 class CalendarForm(forms.Form):
     """The calendar's query: which practitioner, which day, a day or its week, for which service."""
 
-    practitioner = forms.ModelChoiceField(label=_("Practitioner"), queryset=None)
+    practitioner = forms.ModelChoiceField(
+        label=_("Practitioner"), queryset=None, required=False, help_text=_("Not needed for a day of all practitioners.")
+    )
     day = forms.DateField(label=_("Day"), required=False, input_formats=["%Y-%m-%d"])
-    view = forms.ChoiceField(label=_("View"), choices=[("day", _("Day")), ("week", _("Week"))], required=False)
+    view = forms.ChoiceField(
+        label=_("View"),
+        choices=[("day", _("Day")), ("week", _("Week")), ("all", _("Day, all practitioners"))],
+        required=False,
+    )
     service = forms.ModelChoiceField(label=_("Service"), queryset=None, required=False)
 
     def __init__(self, *args, practitioners, **kwargs):

@@ -72,13 +72,16 @@ def _row(user, appointment: Appointment, *, summary, note_form, now) -> dict:
     may_run = user_may_run_visit(user, appointment)
     status = appointment.status
     not_held = status in (AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW)
+    over = now > appointment.over_at()
     return {
         "appointment": appointment,
         "summary": summary,
         "may_arrive": status == AppointmentStatus.BOOKED and user_may_mark_arrived(user, appointment),
         "may_fulfil": may_run and status in RUNNING,
         "may_no_show": may_run and status == AppointmentStatus.BOOKED and now >= appointment.start,
-        "may_start": may_run and status in RUNNING,
+        "may_start": may_run and status in RUNNING and not over,
+        # Past its end (and its video room's grace time): no Start, and the page says why.
+        "over": may_run and status in RUNNING and over,
         "may_write_note": may_run and summary is not None and not not_held and appointment.visit_note_id is None,
         "note_form": note_form,
         "note_url": reverse("admin:patients_clinicalnote_change", args=[appointment.visit_note_id])
@@ -174,6 +177,9 @@ def queue_action_view(request, model_admin, *, pk: int, action: str):
     user = request.user
     appointment = _visit_for_action(user, pk)
     back = queue_url_for(user, appointment)
+    # The video Start opens its answer in a tab of its own (the room); what is not the room is
+    # said there in a few words, never a second copy of the queue.
+    in_new_tab = action == "start" and request.POST.get("tab") == "room"
     try:
         if action == "fulfilled":
             services.appointment_status_set(actor=user, appointment=appointment, status=AppointmentStatus.FULFILLED)
@@ -187,18 +193,34 @@ def queue_action_view(request, model_admin, *, pk: int, action: str):
                 access = video_access(user=user, appointment=appointment)
                 if access.url:
                     return HttpResponseRedirect(access.url)
-                messages.warning(
-                    request,
-                    gettext("The visit is started, but the video room cannot open yet: %(why)s")
-                    % {"why": " ".join(str(m) for m in access.missing)},
-                )
+                why = gettext("The visit is started, but the video room cannot open yet: %(why)s") % {
+                    "why": " ".join(str(m) for m in access.missing)
+                }
+                if in_new_tab:
+                    return _room_tab(request, model_admin, appointment, why, back)
+                messages.warning(request, why)
             else:
                 messages.success(request, gettext("The visit is started."))
         else:
             return _note(request, model_admin, appointment)
     except ValidationError as exc:
+        if in_new_tab:
+            return _room_tab(request, model_admin, appointment, " ".join(exc.messages), back, status=400)
         messages.error(request, " ".join(exc.messages))
     return HttpResponseRedirect(back)
+
+
+def _room_tab(request, model_admin, appointment: Appointment, why: str, back: str, *, status: int = 200):
+    """What the video Start's own tab shows when it cannot be the room: why, and nothing else."""
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": _("Video room"),
+        "appointment": appointment,
+        "why": why,
+        "back": back,
+    }
+    return rendered(TemplateResponse(request, "scheduling/admin_room_tab.html", context, status=status))
 
 
 def _note(request, model_admin, appointment: Appointment):

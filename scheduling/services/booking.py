@@ -201,7 +201,7 @@ def _patient_notice_check(actor: User, appointment: Appointment, *, now: dt.date
     if not user_is_patient_of(actor, appointment.patient):
         return
     hours = appointment.service.cancellation_notice_hours
-    if now > appointment.start - dt.timedelta(hours=hours):
+    if now > appointment.service.online_change_deadline(appointment.start):
         if moving:
             message = _("This visit is less than %(hours)s hours away and can no longer be moved online. Please call the clinic.")
         else:

@@ -77,6 +77,10 @@ def appointment_start(*, actor: User, appointment: Appointment, now: dt.datetime
     appointment = appointment_lock(appointment)
     if appointment.status not in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED):
         raise ValidationError({"status": _("Only a booked visit can be started.")})
+    if appointment.started_at is None and now > appointment.over_at():
+        raise ValidationError(
+            {"status": _("This visit is over: it can no longer be started. Mark it fulfilled or as missed instead.")}
+        )
     if appointment.started_at is None:
         appointment.started_at = now
         save_validated(appointment, actor=actor)

@@ -28,10 +28,10 @@ from ..forms import CancelForm, IntakeForm, RescheduleForm
 from ..ics import appointment_ics
 from ..models import Appointment, AppointmentStatus, Practitioner
 from ..permissions import user_is_patient_of
-from ..selectors import appointment_get_for_user, appointments_for_patient
+from ..selectors import appointment_get_for_user, appointment_previous_intake, appointments_for_patient
 from ..services import appointment_cancel, appointment_intake_submit, appointment_reschedule
 from ..video import video_access
-from .common import fresh_slots, practitioners_for, start_or_none, week_of_slots
+from .common import practitioners_for, start_or_none, week_of_slots
 
 PAST_PAGE_SIZE = 20
 
@@ -69,11 +69,13 @@ def appointment_list(request):
     if any(a.virtual for a in upcoming):
         consent_active = consent_is_active(patient=patient, purpose=Purpose.VIRTUAL_VISIT)
     for appointment in upcoming:
-        appointment.to_do = appointment.virtual and not (appointment.intake_complete and consent_active)
+        # What is still missing before the video link, each named only while it is missing.
+        appointment.needs_intake = appointment.virtual and not appointment.intake_complete
+        appointment.needs_consent = appointment.virtual and not consent_active
     return render(
         request,
         "scheduling/list.html",
-        {"patient": patient, "upcoming": upcoming, "past": past, "tz": patient.time_zone},
+        {"patient": patient, "upcoming": upcoming, "past": past, "tz": patient.time_zone, "now": timezone.now()},
     )
 
 
@@ -105,6 +107,7 @@ def appointment_detail(request, pk: int):
             "clinic_phone": _clinic_phone(appointment) if booked else "",
             "consent_sign_url": _consent_sign_url(appointment) if access and access.needs_consent else None,
             "tz": appointment.patient.time_zone,
+            "now": now,
         },
     )
 
@@ -144,12 +147,17 @@ def appointment_intake(request, pk: int):
                 return redirect("scheduling:appointment", pk=appointment.pk)
     else:
         answers = appointment.intake_answers or {}
+        insurer, member_id = appointment.insurance_provider, appointment.insurance_member_id
+        if appointment.intake_completed_at is None and not (insurer or member_id):
+            previous = appointment_previous_intake(patient=patient, before=appointment)
+            if previous is not None:
+                insurer, member_id = previous.insurance_provider, previous.insurance_member_id
         form = IntakeForm(
             initial={
                 "contact_phone": appointment.contact_phone or patient.phone,
                 "contact_email": appointment.contact_email or patient.email,
-                "insurance_provider": appointment.insurance_provider,
-                "insurance_member_id": appointment.insurance_member_id,
+                "insurance_provider": insurer,
+                "insurance_member_id": member_id,
                 "payment_reference": appointment.payment_reference,
                 **{key: answers.get(key, "") for key in IntakeForm.ANSWER_FIELDS},
             }
@@ -203,7 +211,8 @@ def appointment_reschedule_page(request, pk: int):
         practitioner = form.cleaned_data.get("practitioner") or appointment.practitioner
         start_errors = list(form.errors.get("start", []))
         chosen = start_or_none(request.POST.get("start"))
-        week_param = None
+        # The refused time's week stays on screen (the week the patient was looking at), not the first one.
+        week_param = request.POST.get("week") or (chosen.astimezone(zone).date().isoformat() if chosen else None)
     else:
         form = RescheduleForm(practitioners=practitioners)
         practitioner = appointment.practitioner
@@ -214,28 +223,16 @@ def appointment_reschedule_page(request, pk: int):
         week_param = request.GET.get("week")
     changeable = _changeable(appointment, now)
     week = None
-    fresh = []
     if changeable:
-        if chosen is not None and start_errors:
-            fresh = fresh_slots(
-                practitioner=practitioner,
-                service=service,
-                zone=zone,
-                around=chosen,
-                now=now,
-                virtual=appointment.virtual,
-                ignore_appointment_id=appointment.pk,
-            )
-        else:
-            week = week_of_slots(
-                practitioner=practitioner,
-                service=service,
-                zone=zone,
-                week=week_param,
-                virtual=appointment.virtual,
-                now=now,
-                ignore_appointment_id=appointment.pk,
-            )
+        week = week_of_slots(
+            practitioner=practitioner,
+            service=service,
+            zone=zone,
+            week=week_param,
+            virtual=appointment.virtual,
+            now=now,
+            ignore_appointment_id=appointment.pk,
+        )
     base_query = {"practitioner": practitioner.pk}
     return render(
         request,
@@ -248,7 +245,7 @@ def appointment_reschedule_page(request, pk: int):
             "practitioners": list(practitioners),
             "week": week,
             "week_end": week.monday + dt.timedelta(days=6) if week else None,
-            "days": _without_current_time(fresh or (week.days if week else []), appointment, practitioner),
+            "days": _without_current_time(week.days if week else [], appointment, practitioner),
             "previous_url": f"?{urlencode({**base_query, 'week': week.previous.isoformat()})}" if week and week.previous else "",
             "next_url": f"?{urlencode({**base_query, 'week': week.next.isoformat()})}" if week and week.next else "",
             "start_errors": start_errors,

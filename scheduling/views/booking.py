@@ -34,7 +34,15 @@ from ..forms import (
 from ..models import Appointment, BookingChannel, Practitioner, Service
 from ..selectors import services_bookable
 from ..services import appointment_book
-from .common import fresh_slots, practitioners_for, slot_value, start_or_none, week_of_slots
+from .common import (
+    ANY_PRACTITIONER,
+    fresh_slots,
+    practitioners_for,
+    slot_value,
+    start_or_none,
+    week_of_slots,
+    week_of_slots_any,
+)
 
 
 def _service_or_404(service_id) -> Service:
@@ -104,10 +112,12 @@ def book_practitioner(request, service_id: int):
                 "href": f"{reverse('scheduling:book_slot', args=[service.pk])}?{urlencode(query)}",
             }
         )
+    any_query = {"practitioner": ANY_PRACTITIONER, **({"mode": mode} if mode else {})}
+    any_href = f"{reverse('scheduling:book_slot', args=[service.pk])}?{urlencode(any_query)}" if len(rows) > 1 else ""
     return render(
         request,
         "scheduling/book_practitioner.html",
-        {"patient": patient, "service": service, "form": form, "rows": rows, "mode": mode},
+        {"patient": patient, "service": service, "form": form, "rows": rows, "mode": mode, "any_href": any_href},
     )
 
 
@@ -117,6 +127,8 @@ def book_slot(request, service_id: int):
     service = _service_or_404(service_id)
     if "practitioner" not in request.GET:
         return redirect("scheduling:book_practitioner", service_id=service.pk)
+    if request.GET["practitioner"] == ANY_PRACTITIONER:
+        return _book_slot_any(request, patient, service)
     practitioner = _practitioner_or_404(service, request.GET["practitioner"])
     mode = _mode(request.GET.get("mode"), service)
     zone = ZoneInfo(patient.time_zone)
@@ -144,6 +156,44 @@ def book_slot(request, service_id: int):
             "service": service,
             "practitioner": practitioner,
             "languages": _language_names(practitioner.languages),
+            "mode": mode,
+            "week": week,
+            "week_end": week.monday + dt.timedelta(days=6),
+            "previous_url": f"?{urlencode({**base_query, 'week': week.previous.isoformat()})}" if week.previous else "",
+            "next_url": f"?{urlencode({**base_query, 'week': week.next.isoformat()})}" if week.next else "",
+            "tz": patient.time_zone,
+        },
+    )
+
+
+def _book_slot_any(request, patient, service: Service):
+    """Free times with whoever is free: the patient chooses a time, the clinic the practitioner."""
+    mode = _mode(request.GET.get("mode"), service)
+    zone = ZoneInfo(patient.time_zone)
+    confirm_url = reverse("scheduling:book_confirm", args=[service.pk])
+
+    def href(value: str, practitioner_id: int) -> str:
+        query = {"practitioner": practitioner_id, "start": value, **({"mode": mode} if mode else {})}
+        return f"{confirm_url}?{urlencode(query)}"
+
+    week = week_of_slots_any(
+        practitioners=list(practitioners_for(service, virtual=mode_to_virtual(mode))),
+        service=service,
+        zone=zone,
+        week=request.GET.get("week"),
+        virtual=mode_to_virtual(mode),
+        now=timezone.now(),
+        href=href,
+    )
+    base_query = {"practitioner": ANY_PRACTITIONER, **({"mode": mode} if mode else {})}
+    return render(
+        request,
+        "scheduling/book_slot.html",
+        {
+            "patient": patient,
+            "service": service,
+            "practitioner": None,
+            "any_practitioner": True,
             "mode": mode,
             "week": week,
             "week_end": week.monday + dt.timedelta(days=6),
@@ -223,6 +273,7 @@ def book_confirm(request, service_id: int):
             "slot": slot,
             "slot_local": slot.start.astimezone(zone) if slot else None,
             "slot_value": slot_value(slot.start) if slot else "",
+            "locked": slot is not None and now > service.online_change_deadline(slot.start),
             "location": locations.get(slot.location_id) if slot else None,
             "start_errors": start_errors,
             "fresh": fresh,

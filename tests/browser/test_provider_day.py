@@ -189,7 +189,7 @@ def test_front_desk_books_provider_runs_the_visit_care_manager_reviews_the_note(
     summary = visit.locator(f"#summary-{appointment.pk}")
     expect(summary.locator(".age")).to_have_text("61 years old")
     expect(summary.locator(".conditions")).to_contain_text("Hypertension")
-    expect(summary.locator(".vitals")).to_contain_text("Heart rate: 72 /min")
+    expect(summary.locator(".vitals")).to_contain_text("Heart rate 72 /min")
     expect(summary.locator(".intake")).to_contain_text("Dry cough at night")
     expect(summary.locator(".intake")).to_contain_text("Ramipril")
     expect(visit).to_contain_text("Reason: Cough for two weeks")

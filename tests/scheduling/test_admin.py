@@ -4,6 +4,7 @@ provider's queue shows a summary per patient and runs the visit. Everyone else g
 
 import datetime as dt
 import re
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,8 +22,10 @@ from scheduling.models import Appointment, AppointmentStatus, BookingChannel, Pr
 from scheduling.services import appointment_intake_submit, appointment_note_write
 from scheduling.summary import visit_summaries
 from tests.factories import (
+    AllergyFactory,
     ConditionFactory,
     LocationFactory,
+    MedicationRequestFactory,
     ObservationFactory,
     PatientFactory,
     PractitionerFactory,
@@ -613,6 +616,17 @@ def paul_record(paul):
         ],
     )
     ObservationFactory(patient=paul, code="4548-4", display="HbA1c", category="laboratory", value_quantity=7.1, value_unit="%")
+    ObservationFactory(
+        patient=paul,
+        code="59408-5",
+        display="Oxygen saturation in Arterial blood by Pulse oximetry",
+        value_quantity=Decimal("97.0000"),
+        value_unit="%",
+    )
+    AllergyFactory(patient=paul, criticality="high")
+    AllergyFactory(patient=paul, code="300913006", display="Shellfish allergy", clinical_status="resolved")
+    MedicationRequestFactory(patient=paul, display="Lisinopril 10 MG Oral Tablet", dosage_text="10 mg once daily")
+    MedicationRequestFactory(patient=paul, display="Amoxicillin 500 MG", status="completed")
     return paul
 
 
@@ -637,12 +651,18 @@ def test_queue_shows_the_summary_of_each_patient(
         "Diabetes mellitus type 2",
         "Hypertension",
     }
+    # vital signs named as at the bedside, values without the database's padding, units for people
     vitals = {v.label: v.value for v in summary.vitals}
-    assert vitals == {"Heart rate": "72 /min", "Blood pressure panel": "128/82 mm[Hg]"}
+    assert vitals == {"Heart rate": "72 /min", "Blood pressure": "128/82 mmHg", "Oxygen saturation": "97 %"}
+    assert summary.allergies == ["Allergy to penicillin (high risk)"]
+    assert summary.medications == ["Lisinopril 10 MG Oral Tablet — 10 mg once daily"]
     assert [a.text for a in summary.intake_answers] == ["Tired since March", "Metformin"]
     assert (summary.contact_phone, summary.care_plan) == ("+33 6 11 22 33 44", None)
     page = response.content.decode()
-    assert "Hypertension" in page and "128/82 mm[Hg]" in page and "Tired since March" in page
+    assert "Hypertension" in page and "Tired since March" in page
+    assert "Blood pressure <strong>128/82 mmHg</strong>" in page and "Pulse oximetry" not in page
+    assert "Allergy to penicillin (high risk)" in page and "Shellfish" not in page
+    assert "Lisinopril 10 MG Oral Tablet — 10 mg once daily" in page and "Amoxicillin" not in page
     assert "No care plan." in page and "HbA1c" not in page and "Sprained ankle" not in page
     # each summary shown is a read of the patient's record, logged, and the chain stays intact
     logs = AccessLog.objects.filter(resource="visit_summary")
@@ -822,11 +842,11 @@ def test_queue_queries_do_not_grow_with_visits(client, admin_ada, provider_paula
             assert client.get(QUEUE, {"day": monday.isoformat()}).status_code == 200
         counts.append(len(ctx.captured_queries))
     # session, user, the user's patient record, permissions (user, groups), her practitioner
-    # profile, roles, the day's visits with their patients, active conditions, latest vital
-    # signs (one windowed query), the access log in a savepoint (chain head, all rows in one
-    # insert, head update): 15, whatever the number of visits.
+    # profile, roles, the day's visits with their patients, active conditions, allergies, current
+    # medications, latest vital signs (one windowed query), the access log in a savepoint (chain
+    # head, all rows in one insert, head update): 17, whatever the number of visits.
     assert counts[0] == counts[1], counts
-    assert counts[1] <= 15, counts
+    assert counts[1] <= 17, counts
 
 
 def test_visit_summaries_take_a_fixed_number_of_queries(
@@ -839,9 +859,10 @@ def test_visit_summaries_take_a_fixed_number_of_queries(
         ObservationFactory(patient=patient)
         appointments.append(book(admin_ada, patient, practitioner_paula, service, at(monday, hour)))
     loaded = list(Appointment.objects.select_related("patient").filter(pk__in=[a.pk for a in appointments]))
-    # active conditions of every patient, their latest vital signs (one windowed query)
+    # active conditions of every patient, their allergies, their current medications, their latest
+    # vital signs (one windowed query)
     for subset in (loaded[:1], loaded):
-        with django_assert_num_queries(2):
+        with django_assert_num_queries(4):
             summaries = visit_summaries(appointments=subset)
         assert set(summaries) == {a.pk for a in subset}
     assert visit_summaries(appointments=[]) == {}
