@@ -19,6 +19,7 @@ from audit.chain import chain_append
 from consent.models import Purpose
 from consent.services import consent_sign, consent_template_version_create, consent_withdraw
 from core.actors import SystemActor
+from notifications.services import outbox_history_settle
 from demo import clinical as c
 from demo.consent_texts import TEMPLATES
 from demo.scheduling import seed_scheduling
@@ -104,6 +105,10 @@ class Command(BaseCommand):
                 channel="admin",
                 reason="Asked at the front desk to have their data erased after moving abroad.",
             )
+        # The seed replays a clinic's past: what it wrote to the outbox was delivered at the time.
+        # In-app notifications and events are delivered now, emails and SMS recorded as sent; what
+        # is still to come (reminders, messages planned for later) stays for the worker.
+        settled = outbox_history_settle(actor=SEED, created_before=timezone.now())
         counts = {
             m.__name__: m.objects.count()
             for m in (Encounter, Condition, Observation, MedicationRequest, AllergyIntolerance, Procedure, Immunization)
@@ -112,7 +117,9 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Seeded {len(created)} patients: "
                 + ", ".join(f"{v} {k}" for k, v in counts.items())
-                + f"; {visits} appointments (paula@salus.example has today's queue)"
+                + f"; {visits} appointments (paula@salus.example has today's queue); "
+                + f"past messages settled: {settled['delivered']} delivered in the app, "
+                + f"{settled['recorded_as_sent']} recorded as sent"
             )
         )
         self._print_logins()
