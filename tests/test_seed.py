@@ -98,7 +98,9 @@ def _assert_scheduling_demo(paul):
     from notifications.selectors import outbox_due_ids
 
     assert outbox_due_ids() == []
-    assert Notification.objects.filter(user=manager, source__dedupe_key__startswith=f"note-created:{held.visit_note_id}:").exists()
+    assert Notification.objects.filter(
+        user=manager, source__dedupe_key__startswith=f"note-created:{held.visit_note_id}:"
+    ).exists()
     assert mail.outbox == []
 
     # Patients find free slots with Paula next week

@@ -19,10 +19,10 @@ from audit.chain import chain_append
 from consent.models import Purpose
 from consent.services import consent_sign, consent_template_version_create, consent_withdraw
 from core.actors import SystemActor
-from notifications.services import outbox_history_settle
 from demo import clinical as c
 from demo.consent_texts import TEMPLATES
 from demo.scheduling import seed_scheduling
+from notifications.services import outbox_history_settle
 from patients.models import (
     AccessLog,
     AllergyIntolerance,
