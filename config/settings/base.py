@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files come from the app at any DEBUG setting (the demo runs without DEBUG).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -219,6 +221,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
+# Without `collectstatic` (the laptop, the tests), WhiteNoise finds files where the apps keep them;
+# production serves the collected, hashed and compressed files instead.
+WHITENOISE_USE_FINDERS = True
 # Documents holding PHI (receipts, exports) live outside any public URL and are served only
 # by authorization-checked views.
 PRIVATE_STORAGE_ROOT = Path(env("SALUS_PRIVATE_STORAGE_ROOT", default=str(VAR_DIR / "private")))
