@@ -84,7 +84,12 @@ class Supervisor:
                 self.procs[name] = subprocess.Popen(  # noqa: S603 - the demo's own commands
                     list(command), cwd=self.cwd, env=self.env, start_new_session=True
                 )
+            parent = os.getppid()
             while self._stop_requested is None:
+                if os.getppid() != parent:
+                    # Whoever started us (make) is gone, killed without passing the signal on.
+                    print("\nThe parent process has gone; stopping.", file=sys.stderr, flush=True)
+                    break
                 exited = [(name, p.returncode) for name, p in self.procs.items() if p.poll() is not None]
                 if exited:
                     name, code = exited[0]
@@ -97,19 +102,24 @@ class Supervisor:
         return status
 
     def stop(self) -> None:
-        """SIGTERM to every group, then SIGKILL to the groups still there after the grace period."""
+        """SIGTERM to each process (a Celery worker then stops its own pool), then SIGKILL to every
+        group with anything left in it after the grace period."""
+        started = time.monotonic()
         for proc in self.procs.values():
-            _signal_group(proc, signal.SIGTERM)
-        deadline = time.monotonic() + self.grace
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.send_signal(signal.SIGTERM)
+        deadline = started + self.grace
         while time.monotonic() < deadline and any(_group_alive(p) for p in self.procs.values()):
-            for proc in self.procs.values():
-                proc.poll()
-            time.sleep(0.1)
-        for proc in self.procs.values():
+            time.sleep(0.05)
+        for name, proc in self.procs.items():
             if _group_alive(proc):
+                print(f"{name} did not stop within {self.grace:g} s; killing it.", file=sys.stderr, flush=True)
                 _signal_group(proc, signal.SIGKILL)
             with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL cannot be refused
                 proc.wait(timeout=5)
+        if self.procs:
+            print(f"Stopped web, worker and beat in {time.monotonic() - started:.1f} s.", file=sys.stderr, flush=True)
 
 
 def _signal_group(proc: subprocess.Popen, signum: int) -> None:

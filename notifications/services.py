@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -63,7 +65,24 @@ class _OutboxNudge:
 OUTBOX_BATCH_TASK = "notifications.tasks.outbox_deliver_batch"
 
 
+_nudges_held: ContextVar[bool] = ContextVar("outbox_nudges_held", default=False)
+
+
+@contextmanager
+def outbox_nudges_held() -> Iterator[None]:
+    """Write rows without nudging a worker: for a caller that settles its own rows in process (the
+    demo seed, through outbox_history_settle), so that the queue does not fill with batch tasks
+    that would find nothing to do. Whatever it leaves due, the periodic dispatcher hands out."""
+    token = _nudges_held.set(True)
+    try:
+        yield
+    finally:
+        _nudges_held.reset(token)
+
+
 def _outbox_nudge_on_commit(item_id: int) -> None:
+    if _nudges_held.get():
+        return
     connection = transaction.get_connection()
     # Django keeps the callbacks of the open transaction (and drops those of a rolled-back
     # savepoint) in run_on_commit; one nudge already there covers this row too.

@@ -125,3 +125,35 @@ def test_one_process_exiting_stops_the_others(tmp_path):
     assert result.returncode == 3
     [sleeper] = [int(p) for p in pids_file.read_text().split()]
     assert not _alive(sleeper)
+
+
+def test_the_processes_stop_when_the_parent_is_killed_without_passing_the_signal_on(tmp_path):
+    # Given make (here a stand-in parent) running the supervisor with its children
+    pids_file = tmp_path / "pids"
+    parent_script = textwrap.dedent(
+        """
+        import subprocess, sys, time
+        subprocess.Popen([sys.executable, "-c", sys.argv[1], sys.argv[2], "2", sys.argv[3]])
+        time.sleep(600)
+        """
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", parent_script, SUPERVISE, str(pids_file), STUBBORN],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    deadline = time.monotonic() + 30
+    while not (pids_file.exists() and len(pids_file.read_text().split()) == 4):
+        assert time.monotonic() < deadline, "the children did not start"
+        time.sleep(0.1)
+    pids = [int(p) for p in pids_file.read_text().split()]
+
+    # When the parent is killed outright
+    parent.kill()
+    parent.wait(timeout=10)
+
+    # Then the supervisor notices and stops its children
+    deadline = time.monotonic() + 15
+    while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [pid for pid in pids if _alive(pid)] == []

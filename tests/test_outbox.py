@@ -74,6 +74,18 @@ def test_each_transaction_publishes_its_own_nudge(monkeypatch):
     assert len(nudged) == 2
 
 
+def test_rows_written_with_nudges_held_wait_for_the_dispatcher(django_capture_on_commit_callbacks, monkeypatch):
+    nudged = []
+    monkeypatch.setattr(core_tasks, "publish_now", lambda task, *args, **kw: nudged.append(task.name))
+    with django_capture_on_commit_callbacks(execute=True), services.outbox_nudges_held():
+        item = _email()
+    assert nudged == []
+    assert outbox_due_ids() == [item.pk]
+    with django_capture_on_commit_callbacks(execute=True):
+        _email()
+    assert nudged == ["notifications.tasks.outbox_deliver_batch"]
+
+
 def test_a_failing_broker_leaves_the_row_pending(django_capture_on_commit_callbacks, monkeypatch):
     def broken(*args, **kwargs):
         raise ConnectionRefusedError("broker down")

@@ -9,13 +9,18 @@ from accounts.models import User
 from audit.chain import verify_all
 from consent.models import Consent
 from consent.selectors import consent_is_active
+from core import tasks as core_tasks
 from patients.models import AccessLog, Observation, Patient
 
 
 @pytest.mark.django_db
-def test_seed_demo_builds_a_consistent_demo(capsys, caplog):
-    with caplog.at_level(logging.INFO):
+def test_seed_demo_builds_a_consistent_demo(capsys, caplog, monkeypatch, django_capture_on_commit_callbacks):
+    published = []
+    monkeypatch.setattr(core_tasks, "publish_now", lambda task, *args, **kw: published.append(task.name))
+    with caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True):
         call_command("seed_demo", patients=6, verbosity=0)
+    # The seed settles its own outbox rows: it queues no delivery task for the worker to run
+    assert "notifications.tasks.outbox_deliver_batch" not in published
     out = capsys.readouterr().out
     # PDF receipts were rendered, and the PDF libraries said nothing below a warning
     assert Consent.objects.exclude(receipt_sha256="").exists()

@@ -115,6 +115,7 @@ NO_ACTOR = {
     "notifications.services.staff_notify": "written in the caller's transaction",
     "notifications.services.outbox_claim": "the first step of outbox_deliver",
     "notifications.services.outbox_claim_batch": "the first step of outbox_deliver_batch",
+    "notifications.services.outbox_nudges_held": "a context for a caller's own writes; publishes nothing",
     "notifications.services.outbox_cancel_for_patient": "part of the erasure (privacy), which checks its actor",
     "scheduling.services.common.appointment_lock": "part of each appointment write",
     "scheduling.services.common.event_emit": "part of each appointment write",

@@ -22,7 +22,7 @@ from core.actors import SystemActor
 from demo import clinical as c
 from demo.consent_texts import TEMPLATES
 from demo.scheduling import seed_scheduling
-from notifications.services import outbox_history_settle
+from notifications.services import outbox_history_settle, outbox_nudges_held
 from patients.models import (
     AccessLog,
     AllergyIntolerance,
@@ -72,7 +72,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=20261127, help="Random seed, for a repeatable demo.")
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when patients already exist.")
 
-    def handle(self, *args, patients: int, seed: int, if_empty: bool, **options):
+    def handle(self, *args, **options):
+        # Every row the seed writes to the outbox is settled here, at the end: no worker is nudged.
+        with outbox_nudges_held():
+            self._seed(**options)
+
+    def _seed(self, *, patients: int, seed: int, if_empty: bool, **options):
         if patients < 2:
             raise CommandError("--patients must be at least 2 (the two demo portal patients).")
         if if_empty and Patient.objects.exists():
