@@ -32,11 +32,11 @@ def outbox_due_count(*, limit: int) -> int:
     return _outbox_due()[:limit].count()
 
 
-def outbox_delivery_running() -> bool:
-    """Whether a worker holds a live claim: a batch is being delivered, and its task publishes
-    the next one if it was full."""
+def outbox_batches_running() -> int:
+    """How many batches workers are delivering now: the rows of one batch share the instant of
+    its claim (one UPDATE), so live claims counted by claimed_at are batches."""
     stale = timezone.now() - timedelta(seconds=settings.SALUS_OUTBOX_CLAIM_SECONDS)
-    return OutboxItem.objects.filter(status=OutboxStatus.CLAIMED, claimed_at__gte=stale).exists()
+    return OutboxItem.objects.filter(status=OutboxStatus.CLAIMED, claimed_at__gte=stale).values("claimed_at").distinct().count()
 
 
 def notifications_for_user(*, user: User, unread_only: bool = False) -> QuerySet[Notification]:

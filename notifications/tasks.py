@@ -27,16 +27,16 @@ def outbox_deliver_batch() -> dict[str, int]:
 
 @shared_task(ignore_result=True)
 def outbox_dispatch() -> int:
-    """Periodic safety net: publish one batch task per batch of due rows (rows whose nudge was lost
-    to a broker outage, retries after their back-off, claims left by a crashed worker), up to
-    SALUS_OUTBOX_DISPATCH_MAX_BATCHES, unless a batch is running. A batch finding nothing left does
-    nothing. Returns how many rows were due."""
+    """Periodic safety net and fan-out: publish batch tasks for the due rows (rows whose nudge was
+    lost to a broker outage, retries after their back-off, claims left by a crashed worker), one
+    per batch of due rows, so that up to SALUS_OUTBOX_DISPATCH_MAX_BATCHES batches run side by side
+    on however many workers there are, counting those already running (each carries on by itself).
+    A batch finding nothing left does nothing. Returns how many rows were due."""
     size = settings.SALUS_OUTBOX_BATCH_SIZE
-    due = selectors.outbox_due_count(limit=size * settings.SALUS_OUTBOX_DISPATCH_MAX_BATCHES)
-    # While a batch is being delivered its chain carries the backlog: more chains would only
-    # lengthen the queue that the heartbeat and other work wait in.
-    batches = 0 if selectors.outbox_delivery_running() else math.ceil(due / size)
-    for _ in range(batches):
+    most = settings.SALUS_OUTBOX_DISPATCH_MAX_BATCHES
+    due = selectors.outbox_due_count(limit=size * most)
+    batches = min(math.ceil(due / size), most - selectors.outbox_batches_running())
+    for _ in range(max(0, batches)):
         outbox_deliver_batch.apply_async()
     return due
 

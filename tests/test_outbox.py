@@ -190,14 +190,24 @@ def test_dispatcher_stops_at_its_maximum_of_batches(settings, monkeypatch):
     assert len(published) == 3
 
 
-def test_dispatcher_adds_no_batch_while_one_is_being_delivered(monkeypatch):
+def test_dispatcher_counts_the_batches_already_running(settings, monkeypatch):
+    # Given two batches being delivered (each claimed in one UPDATE) and 30 rows due
+    settings.SALUS_OUTBOX_BATCH_SIZE = 5
+    settings.SALUS_OUTBOX_DISPATCH_MAX_BATCHES = 4
     published = []
     monkeypatch.setattr(tasks.outbox_deliver_batch, "apply_async", lambda *a, **kw: published.append(a))
-    running = _email()
-    _email(to_address="waiting@example.org")
-    assert services.outbox_claim(item_id=running.pk)
-    assert tasks.outbox_dispatch() == 1
-    assert published == []
+    for n in range(40):
+        _email(to_address=f"p{n}@example.org")
+    assert len(services.outbox_claim_batch(limit=5)) == 5
+    assert len(services.outbox_claim_batch(limit=5)) == 5
+    # When the dispatcher runs, it tops up to its maximum of batches side by side
+    assert tasks.outbox_dispatch() == 20  # counted up to 4 batches of 5
+    assert len(published) == 2
+    # And a claim left by a crashed worker is no batch running: it is due again
+    OutboxItem.objects.filter(status="claimed").update(claimed_at=timezone.now() - dt.timedelta(hours=1))
+    published.clear()
+    tasks.outbox_dispatch()
+    assert len(published) == 4
 
 
 def test_a_batch_claims_due_rows_in_one_statement_and_delivers_them(mailoutbox, django_assert_num_queries):

@@ -242,8 +242,8 @@ SALUS_SMS_SENDER = env("SALUS_SMS_SENDER", default="Salus")
 # another worker may take the row over (a crashed worker's claim).
 SALUS_OUTBOX_MAX_ATTEMPTS = env.int("SALUS_OUTBOX_MAX_ATTEMPTS", default=8)
 SALUS_OUTBOX_CLAIM_SECONDS = env.int("SALUS_OUTBOX_CLAIM_SECONDS", default=300)
-# A delivery task claims and sends up to this many rows (emails over one connection); the periodic
-# dispatcher publishes at most this many batch tasks per run.
+# A delivery task claims and sends up to this many rows (emails over one connection), and a full
+# batch publishes the next; the periodic dispatcher tops up to this many batches side by side.
 SALUS_OUTBOX_BATCH_SIZE = env.int("SALUS_OUTBOX_BATCH_SIZE", default=100)
 SALUS_OUTBOX_DISPATCH_MAX_BATCHES = env.int("SALUS_OUTBOX_DISPATCH_MAX_BATCHES", default=8)
 
