@@ -36,18 +36,9 @@ lock: venv
 	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 
 ## make demo: web + Celery worker + beat on SQLite and a file-system broker, with demo data.
+## config/demo.py migrates, seeds, then runs the three and stops them all on Ctrl-C or SIGTERM.
 demo: venv
-	$(PY) manage.py migrate --no-input
-	$(PY) manage.py seed_demo --patients $(DEMO_PATIENTS) --if-empty
-	@echo ""
-	@echo "Salus is starting:  portal http://$(HOST):$(PORT)/portal/   admin http://$(HOST):$(PORT)/admin/"
-	@echo "                    API docs http://$(HOST):$(PORT)/api/v1/docs/   schema http://$(HOST):$(PORT)/api/v1/schema/"
-	@echo "                    health http://$(HOST):$(PORT)/health/        Ctrl-C stops web, worker and beat."
-	@bash -c 'trap "kill 0" INT TERM EXIT; \
-	  $(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=2 --hostname=salus-worker@%h & \
-	  $(VENV)/bin/celery -A config beat --loglevel=INFO & \
-	  $(PY) manage.py runserver $(HOST):$(PORT) & \
-	  wait'
+	$(PY) -m config.demo --host $(HOST) --port $(PORT) --patients $(DEMO_PATIENTS)
 
 # mypy checks the service layer of every app, a module or a package, wherever it is (new apps
 # and packages are picked up as they appear).

@@ -1,5 +1,7 @@
 """The demo seed leaves a working demo: users per role, patients with facts, consents, an audit trail."""
 
+import logging
+
 import pytest
 from django.core.management import call_command
 
@@ -7,13 +9,22 @@ from accounts.models import User
 from audit.chain import verify_all
 from consent.models import Consent
 from consent.selectors import consent_is_active
+from core import tasks as core_tasks
 from patients.models import AccessLog, Observation, Patient
 
 
 @pytest.mark.django_db
-def test_seed_demo_builds_a_consistent_demo(capsys):
-    call_command("seed_demo", patients=6, verbosity=0)
+def test_seed_demo_builds_a_consistent_demo(capsys, caplog, monkeypatch, django_capture_on_commit_callbacks):
+    published = []
+    monkeypatch.setattr(core_tasks, "publish_now", lambda task, *args, **kw: published.append(task.name))
+    with caplog.at_level(logging.INFO), django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", patients=6, verbosity=0)
+    # The seed settles its own outbox rows: it queues no delivery task for the worker to run
+    assert "notifications.tasks.outbox_deliver_batch" not in published
     out = capsys.readouterr().out
+    # PDF receipts were rendered, and the PDF libraries said nothing below a warning
+    assert Consent.objects.exclude(receipt_sha256="").exists()
+    assert [r for r in caplog.records if r.name.split(".")[0] in ("weasyprint", "fontTools")] == []
     assert "alice@salus.example" in out and "salus-demo-2026" in out
     assert Patient.objects.count() == 6
     assert User.objects.filter(groups__name="care_manager").count() == 2
@@ -84,6 +95,18 @@ def _assert_scheduling_demo(paul):
         recipient_user=manager,
         dedupe_key__startswith=f"note-created:{held.visit_note_id}:",
     ).exists()
+    # The past is settled as a real history would have left it: nothing waits for the worker,
+    # the care manager has the note's notification in the app, and no email went out now
+    from django.core import mail
+
+    from notifications.models import Notification
+    from notifications.selectors import outbox_due_ids
+
+    assert outbox_due_ids() == []
+    assert Notification.objects.filter(
+        user=manager, source__dedupe_key__startswith=f"note-created:{held.visit_note_id}:"
+    ).exists()
+    assert mail.outbox == []
 
     # Patients find free slots with Paula next week
     monday = today + dt.timedelta(days=7 - today.weekday())

@@ -101,6 +101,8 @@ ALLOWED: dict[str, set[str]] = {
     "privacy.services.retention.retention_apply": {ADA, SYSTEM},
     # notifications
     "notifications.services.outbox_deliver": {SYSTEM},
+    "notifications.services.outbox_deliver_batch": {SYSTEM},
+    "notifications.services.outbox_history_settle": {SYSTEM},
     "notifications.services.notification_mark_read[Alice's notification]": {ALICE},
 }
 
@@ -112,6 +114,8 @@ NO_ACTOR = {
     "notifications.services.outbox_message_enqueue": "written in the caller's transaction",
     "notifications.services.staff_notify": "written in the caller's transaction",
     "notifications.services.outbox_claim": "the first step of outbox_deliver",
+    "notifications.services.outbox_claim_batch": "the first step of outbox_deliver_batch",
+    "notifications.services.outbox_nudges_held": "a context for a caller's own writes; publishes nothing",
     "notifications.services.outbox_cancel_for_patient": "part of the erasure (privacy), which checks its actor",
     "scheduling.services.common.appointment_lock": "part of each appointment write",
     "scheduling.services.common.event_emit": "part of each appointment write",
@@ -349,6 +353,10 @@ CALLS = {
     ),
     "notifications.services.outbox_deliver": lambda g, actor, key: notification_services.outbox_deliver(
         actor=actor, item_id=notification_services.outbox_event_emit(topic="test.event", payload={}).pk
+    ),
+    "notifications.services.outbox_deliver_batch": lambda g, actor, key: notification_services.outbox_deliver_batch(actor=actor),
+    "notifications.services.outbox_history_settle": lambda g, actor, key: notification_services.outbox_history_settle(
+        actor=actor, created_before=timezone.now()
     ),
     "notifications.services.notification_mark_read[Alice's notification]": lambda g, actor, key: (
         notification_services.notification_mark_read(

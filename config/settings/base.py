@@ -60,6 +60,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Static files come from the app at any DEBUG setting (the demo runs without DEBUG).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -130,6 +132,9 @@ else:
         # The exchange-to-queue bindings; kombu's default is ./control in the working directory.
         "control_folder": str(_broker_dir / "control"),
         "store_processed": False,
+        # kombu looks for new messages once a second by default, which paces a worker at a few
+        # tasks a second; a tenth of a second costs one directory listing per look.
+        "polling_interval": 0.1,
     }
 
 CELERY_TASK_SERIALIZER = "json"
@@ -219,6 +224,9 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "portal" / "static"]
+# Without `collectstatic` (the laptop, the tests), WhiteNoise finds files where the apps keep them;
+# production serves the collected, hashed and compressed files instead.
+WHITENOISE_USE_FINDERS = True
 # Documents holding PHI (receipts, exports) live outside any public URL and are served only
 # by authorization-checked views.
 PRIVATE_STORAGE_ROOT = Path(env("SALUS_PRIVATE_STORAGE_ROOT", default=str(VAR_DIR / "private")))
@@ -234,6 +242,10 @@ SALUS_SMS_SENDER = env("SALUS_SMS_SENDER", default="Salus")
 # another worker may take the row over (a crashed worker's claim).
 SALUS_OUTBOX_MAX_ATTEMPTS = env.int("SALUS_OUTBOX_MAX_ATTEMPTS", default=8)
 SALUS_OUTBOX_CLAIM_SECONDS = env.int("SALUS_OUTBOX_CLAIM_SECONDS", default=300)
+# A delivery task claims and sends up to this many rows (emails over one connection), and a full
+# batch publishes the next; the periodic dispatcher tops up to this many batches side by side.
+SALUS_OUTBOX_BATCH_SIZE = env.int("SALUS_OUTBOX_BATCH_SIZE", default=100)
+SALUS_OUTBOX_DISPATCH_MAX_BATCHES = env.int("SALUS_OUTBOX_DISPATCH_MAX_BATCHES", default=8)
 
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -289,7 +301,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # PDF rendering reports every step at INFO (a line per font subset and per document):
+        # noise in the worker's log and over the seed's progress bar; warnings still show.
+        "weasyprint": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 SIMPLE_HISTORY_HISTORY_ID_USE_UUID = False

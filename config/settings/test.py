@@ -24,6 +24,9 @@ SALUS_VAR_DIR = env("SALUS_VAR_DIR", default=str(BASE_DIR / "var" / "test"))
 _private_run = os.environ.setdefault("SALUS_TEST_PRIVATE_ROOT", tempfile.mkdtemp(prefix="salus-test-private-"))
 PRIVATE_STORAGE_ROOT = Path(_private_run) / os.environ.get("PYTEST_XDIST_WORKER", "main")
 ACCOUNT_RATE_LIMITS = False
+# Static files are served from where the apps keep them (WHITENOISE_USE_FINDERS); nothing is
+# collected here.
+STATIC_ROOT = None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

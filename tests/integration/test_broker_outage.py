@@ -14,7 +14,7 @@ from .support import RECONNECT_SECONDS, celery_publishing_to, free_port, wait_un
 
 pytestmark = pytest.mark.integration
 
-DELIVER = "notifications.tasks.outbox_deliver"
+DELIVER = "notifications.tasks.outbox_deliver_batch"
 
 
 def _enqueue_reminder(to_address: str) -> OutboxItem:

@@ -11,15 +11,14 @@ pytestmark = pytest.mark.integration
 
 
 def test_health_is_ok_once_a_worker_has_beaten(start_worker, client):
-    worker = start_worker()
-
-    # Given a worker that has not yet run the heartbeat: the endpoint says which part fails
+    # Given no worker yet: the endpoint says which part fails
+    WorkerHeartbeat.objects.all().delete()
     response = client.get("/health/")
     assert response.status_code == 503
     assert response.json()["checks"] == {"database": "ok", "cache": "ok", "broker": "ok", "worker": "failing"}
 
-    # When the worker runs the heartbeat task
-    worker_heartbeat.delay()
+    # When a worker starts: it reports itself once ready, without waiting for beat
+    worker = start_worker()
     wait_until(WorkerHeartbeat.objects.exists, what="the worker's heartbeat", details=worker.details)
 
     # Then every check is ok
@@ -27,3 +26,7 @@ def test_health_is_ok_once_a_worker_has_beaten(start_worker, client):
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "checks": {"database": "ok", "cache": "ok", "broker": "ok", "worker": "ok"}}
     assert worker.tasks_succeeded("notifications.tasks.worker_heartbeat") == 1
+
+    # And a heartbeat from beat keeps it so
+    worker_heartbeat.delay()
+    wait_until(lambda: worker.tasks_succeeded("notifications.tasks.worker_heartbeat") == 2, what="a second heartbeat")

@@ -10,7 +10,7 @@ from django.db import connections, transaction
 
 from core.actors import SystemActor
 from notifications.models import OutboxChannel, OutboxItem, OutboxStatus
-from notifications.services import outbox_deliver, outbox_message_enqueue
+from notifications.services import outbox_claim_batch, outbox_deliver, outbox_deliver_batch, outbox_message_enqueue
 
 pytestmark = pytest.mark.integration
 
@@ -87,3 +87,29 @@ def test_same_send_enqueued_by_concurrent_transactions_is_written_once(committed
         [row_id] = OutboxItem.objects.filter(dedupe_key=key).values_list("pk", flat=True)
         assert ids == [row_id] * THREADS
     assert OutboxItem.objects.count() == ROUNDS
+
+
+def test_workers_claiming_batches_at_once_take_disjoint_rows(committed_db):
+    # Given 200 committed emails
+    items = [_reminder(f"batch{n}@example.org") for n in range(200)]
+
+    # When four workers each claim a batch of 60 at the same moment
+    batches = _all_at_once(lambda: outbox_claim_batch(limit=60))
+
+    # Then no row is in two batches, no batch is over its limit, and the 200 rows are all claimed
+    claimed = [pk for batch in batches for pk in batch]
+    assert len(claimed) == len(set(claimed)) == 200
+    assert max(len(batch) for batch in batches) == 60
+    assert set(claimed) == {i.pk for i in items}
+    assert set(OutboxItem.objects.values_list("attempts", flat=True)) == {1}
+
+
+def test_workers_delivering_batches_at_once_send_each_row_once(committed_db):
+    for n in range(50):
+        _reminder(f"many{n}@example.org")
+
+    results = _all_at_once(lambda: outbox_deliver_batch(actor=SystemActor("outbox delivery"), limit=20))
+
+    assert sum(r.get(OutboxStatus.DONE, 0) for r in results) == 50
+    sent = [m.to[0] for m in mail.outbox]
+    assert len(sent) == len(set(sent)) == 50

@@ -6,13 +6,13 @@ from django.db import transaction
 
 from notifications.models import Notification, OutboxChannel, OutboxItem, OutboxStatus
 from notifications.services import outbox_message_enqueue
-from notifications.tasks import outbox_deliver, outbox_dispatch
+from notifications.tasks import outbox_deliver_batch, outbox_dispatch
 
 from .support import broker_queue_length, wait_until
 
 pytestmark = pytest.mark.integration
 
-DELIVER = "notifications.tasks.outbox_deliver"
+DELIVER = "notifications.tasks.outbox_deliver_batch"
 
 
 def _status(item: OutboxItem) -> OutboxItem:
@@ -60,9 +60,9 @@ def test_row_published_many_times_is_emailed_once_over_smtp(start_worker, smtp_s
             subject="Your appointment tomorrow",
             text="See you tomorrow at 09:30.",
         )
-    # ... published three more times, and once more by the periodic dispatcher, before any worker runs
+    # ... three more batch tasks published, and one more by the periodic dispatcher, before any worker runs
     for _ in range(3):
-        outbox_deliver.apply_async(args=[item.pk])
+        outbox_deliver_batch.apply_async()
     assert outbox_dispatch() == 1
     assert broker_queue_length(settings.REDIS_URL) == 5
 
@@ -81,3 +81,29 @@ def test_row_published_many_times_is_emailed_once_over_smtp(start_worker, smtp_s
     assert delivered.attempts == 1
     # And the dispatcher has nothing left to hand out
     assert outbox_dispatch() == 0
+
+
+def test_a_thousand_rows_committed_together_drain_in_batches(start_worker, smtp_server, settings):
+    # Given a thousand emails committed in one transaction: one batch task is on the broker
+    with transaction.atomic():
+        items = [
+            outbox_message_enqueue(
+                channel=OutboxChannel.EMAIL,
+                topic="campaign.newsletter",
+                to_address=f"patient{n}@example.org",
+                subject="Our spring health fair",
+                text="Join us on Saturday.",
+            )
+            for n in range(1000)
+        ]
+    assert broker_queue_length(settings.REDIS_URL) == 1
+
+    # When a worker runs
+    worker = start_worker()
+
+    # Then every row is delivered, once, by a handful of batch tasks rather than one task per row
+    pending = OutboxItem.objects.filter(pk__in=[i.pk for i in items]).exclude(status=OutboxStatus.DONE)
+    wait_until(lambda: not pending.exists(), what="the thousand rows to be delivered", timeout=120, details=worker.details)
+    assert OutboxItem.objects.filter(pk__in=[i.pk for i in items], attempts=1).count() == 1000
+    wait_until(lambda: len(smtp_server.sink.messages_to("patient999@example.org")) == 1, what="the last email")
+    assert worker.tasks_succeeded(DELIVER) <= 1000 // settings.SALUS_OUTBOX_BATCH_SIZE + 1

@@ -22,6 +22,7 @@ from core.actors import SystemActor
 from demo import clinical as c
 from demo.consent_texts import TEMPLATES
 from demo.scheduling import seed_scheduling
+from notifications.services import outbox_history_settle, outbox_nudges_held
 from patients.models import (
     AccessLog,
     AllergyIntolerance,
@@ -71,7 +72,12 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=20261127, help="Random seed, for a repeatable demo.")
         parser.add_argument("--if-empty", action="store_true", help="Do nothing when patients already exist.")
 
-    def handle(self, *args, patients: int, seed: int, if_empty: bool, **options):
+    def handle(self, *args, **options):
+        # Every row the seed writes to the outbox is settled here, at the end: no worker is nudged.
+        with outbox_nudges_held():
+            self._seed(**options)
+
+    def _seed(self, *, patients: int, seed: int, if_empty: bool, **options):
         if patients < 2:
             raise CommandError("--patients must be at least 2 (the two demo portal patients).")
         if if_empty and Patient.objects.exists():
@@ -104,6 +110,10 @@ class Command(BaseCommand):
                 channel="admin",
                 reason="Asked at the front desk to have their data erased after moving abroad.",
             )
+        # The seed replays a clinic's past: what it wrote to the outbox was delivered at the time.
+        # In-app notifications and events are delivered now, emails and SMS recorded as sent; what
+        # is still to come (reminders, messages planned for later) stays for the worker.
+        settled = outbox_history_settle(actor=SEED, created_before=timezone.now())
         counts = {
             m.__name__: m.objects.count()
             for m in (Encounter, Condition, Observation, MedicationRequest, AllergyIntolerance, Procedure, Immunization)
@@ -112,7 +122,9 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Seeded {len(created)} patients: "
                 + ", ".join(f"{v} {k}" for k, v in counts.items())
-                + f"; {visits} appointments (paula@salus.example has today's queue)"
+                + f"; {visits} appointments (paula@salus.example has today's queue); "
+                + f"past messages settled: {settled['delivered']} delivered in the app, "
+                + f"{settled['recorded_as_sent']} recorded as sent"
             )
         )
         self._print_logins()
