@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -98,6 +98,30 @@ class Service(models.Model):
         return getattr(self, f"name_{language}", "") or self.name_en
 
 
+# Specialties as they are usually named, each translated in the catalogues. A practitioner's
+# specialty stays free text (imported practitioners name theirs); one of these shows in the
+# reader's language, any other as it was written.
+SPECIALTIES = (
+    gettext_noop("General practice"),
+    gettext_noop("Internal medicine"),
+    gettext_noop("Diabetology"),
+    gettext_noop("Endocrinology"),
+    gettext_noop("Cardiology"),
+    gettext_noop("Pulmonology"),
+    gettext_noop("Nephrology"),
+    gettext_noop("Neurology"),
+    gettext_noop("Geriatrics"),
+    gettext_noop("Paediatrics"),
+    gettext_noop("Gynaecology"),
+    gettext_noop("Dermatology"),
+    gettext_noop("Psychiatry"),
+    gettext_noop("Oncology"),
+    gettext_noop("Nutrition"),
+    gettext_noop("Physiotherapy"),
+    gettext_noop("Nursing"),
+)
+
+
 class Practitioner(models.Model):
     """A clinician who can be booked: who they are, what they offer, where and in which languages."""
 
@@ -126,6 +150,11 @@ class Practitioner(models.Model):
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def specialty_display(self) -> str:
+        """The specialty in the current language when it is one of SPECIALTIES, else as written."""
+        return gettext(self.specialty) if self.specialty in SPECIALTIES else self.specialty
 
 
 class Weekday(models.IntegerChoices):
@@ -195,11 +224,13 @@ class AvailabilityException(models.Model):
 
 
 class AppointmentStatus(models.TextChoices):
-    BOOKED = "booked", _("Booked")
-    ARRIVED = "arrived", _("Arrived")
-    FULFILLED = "fulfilled", _("Fulfilled")
-    CANCELLED = "cancelled", _("Cancelled")
-    NO_SHOW = "noshow", _("No-show")
+    # Their own context: a status agrees with the visit it qualifies (Italian "visita annullata"),
+    # where a message's "Cancelled" agrees with the message.
+    BOOKED = "booked", pgettext_lazy("appointment status", "Booked")
+    ARRIVED = "arrived", pgettext_lazy("appointment status", "Arrived")
+    FULFILLED = "fulfilled", pgettext_lazy("appointment status", "Fulfilled")
+    CANCELLED = "cancelled", pgettext_lazy("appointment status", "Cancelled")
+    NO_SHOW = "noshow", pgettext_lazy("appointment status", "No-show")
 
 
 # Statuses that hold their time: a cancelled visit frees the slot, a no-show does too (the time
