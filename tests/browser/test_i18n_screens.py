@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from consent.models import Purpose
 from consent.services import consent_sign
 from patients.models import Patient
+from patients.services import access_log_record
 from privacy.services import privacy_export_request
 from tests.consent.conftest import marketing_email_v1, virtual_visit_v1  # noqa: F401 - fixtures, re-exported
 from tests.factories import LocationFactory, ServiceFactory, practitioner_with_week
@@ -67,7 +68,8 @@ def screenshot_dir():
 
 @pytest.fixture
 def pauls_portal(paul, patient_paul, provider_paula, care_manager_alice, front_desk_fay, virtual_visit_v1, marketing_email_v1):  # noqa: F811
-    """Paul with something on every page: a coming video visit, a signed consent, a data export asked for."""
+    """Paul with something on every page: a coming video visit, a signed consent, a data export asked
+    for, a read of his record by his care manager."""
     import datetime as dt
 
     from django.utils import timezone
@@ -89,6 +91,7 @@ def pauls_portal(paul, patient_paul, provider_paula, care_manager_alice, front_d
         witness=care_manager_alice,
     )
     privacy_export_request(actor=patient_paul, patient=paul, channel="portal")
+    access_log_record(actor=care_manager_alice, patient=paul, resource="record", channel="admin")
     return {"service": service, "visit": visit, "consent": consent}
 
 
