@@ -23,6 +23,13 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = "/admin/scheduling/appointment/"
 
 
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """Requests in French or Italian leave their language active on this thread: undo it."""
+    yield
+    translation.deactivate()
+
+
 def _cells(page: str, column: str) -> list[str]:
     cells = re.findall(rf'<t[hd] class="field-{column}[^"]*">(.*?)</t[hd]>', page)
     return [re.sub(r"<[^>]+>", "", cell).strip() for cell in cells]
