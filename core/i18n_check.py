@@ -104,7 +104,7 @@ def po_entries(text: str) -> list[PoEntry]:
         continuation = _CONTINUATION.match(line)
         if continuation and current is not None and target is not None:
             value = _unquote(continuation.group(1))
-            name, slot = target
+            name, part = target
             if name == "msgctxt":
                 current.msgctxt = (current.msgctxt or "") + value
             elif name == "msgid":
@@ -112,7 +112,7 @@ def po_entries(text: str) -> list[PoEntry]:
             elif name == "msgid_plural":
                 current.msgid_plural = (current.msgid_plural or "") + value
             else:
-                current.msgstr[slot or 0] += value
+                current.msgstr[part or 0] += value
             continue
         raise ValueError(f"line {number}: not a PO line: {raw!r}")
     finish()
@@ -203,7 +203,7 @@ def _template_as_html(source: str) -> str:
         return _PLACEHOLDER
 
     for token in DebugLexer(source).tokenize():
-        start, end = token.position
+        start, end = token.position or (0, 0)
         newlines = "\n" * source.count("\n", start, end)
         if skip_until is not None:
             if token.token_type == TokenType.BLOCK and token.contents.split()[:1] == [skip_until]:

@@ -91,7 +91,8 @@ class Command(BaseCommand):
         return problems
 
     def template_problems(self, base: Path) -> list[Problem]:
-        folders = [Path(folder) for engine in settings.TEMPLATES for folder in engine.get("DIRS", [])]
+        engines: list[dict] = settings.TEMPLATES
+        folders = [Path(folder) for engine in engines for folder in engine.get("DIRS", [])]
         folders += [
             Path(config.path) / "templates"
             for config in apps.get_app_configs()
