@@ -11,6 +11,10 @@ from django.test import override_settings
 
 from core.i18n_check import catalogue_problems, po_entries, template_problems
 
+needs_gettext = pytest.mark.skipif(
+    any(shutil.which(tool) is None for tool in ("xgettext", "msgmerge", "msguniq", "msgfmt")),
+    reason="the catalogues are extracted and compiled with GNU gettext (apt-get install -y gettext)",
+)
 HEADER = 'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
 
 
@@ -74,9 +78,8 @@ def test_untranslated_fuzzy_and_half_translated_plural_entries_are_listed_with_t
     ]
 
 
+@needs_gettext
 def test_a_finished_catalogue_passes_and_a_stale_or_missing_compiled_one_is_reported(tmp_path):
-    if shutil.which("msgfmt") is None:
-        pytest.skip("gettext's msgfmt is not installed")
     po = write(tmp_path / "django.po", HEADER + 'msgctxt "visit"\nmsgid "Booked"\nmsgstr "Prenotata"\n')
     mo = tmp_path / "django.mo"
     assert messages(catalogue_problems(po, mo)) == [(0, "not compiled: run `manage.py compilemessages`")]
@@ -128,12 +131,14 @@ def test_a_tag_built_from_conditions_is_read_as_one_element(tmp_path):
 # --- the command ------------------------------------------------------------------------------------
 
 
+@needs_gettext
 def test_the_project_languages_are_finished():
     """The real catalogues and templates: a string marked for translation and not yet in French and
     Italian, a fuzzy entry, a stale .mo or a template word outside the tags makes this fail."""
     call_command("check_translations")
 
 
+@needs_gettext
 def test_the_command_extracts_afresh_and_lists_new_strings_in_every_language(tmp_path, settings, capsys):
     project = tmp_path / "project"
     write(

@@ -67,6 +67,9 @@ class Command(BaseCommand):
                 po = locale_dir / code / "LC_MESSAGES" / "django.po"
                 problems += catalogue_problems(po, po.with_suffix(".mo")) if po.exists() else [Problem(po, 0, "missing")]
             return problems
+        missing = [tool for tool in ("xgettext", "msgmerge", "msguniq") if shutil.which(tool) is None]
+        if missing:
+            raise CommandError(f"extracting the catalogues needs GNU gettext ({', '.join(missing)}): apt-get install -y gettext")
         with tempfile.TemporaryDirectory(prefix="salus-i18n-") as scratch:
             fresh = Path(scratch) / "locale"
             shutil.copytree(locale_dir, fresh, ignore=shutil.ignore_patterns("*.mo"))
