@@ -32,9 +32,7 @@ def test_staff_get_it_in_the_language_of_their_account(client, care_manager_alic
     care_manager_alice.preferred_language = "it"
     care_manager_alice.save()
     response = _sign_in(client, "alice@salus.test")
-    assert [str(m) for m in get_messages(response.wsgi_request)] == [
-        "Accesso effettuato come Alice Test <alice@salus.test>."
-    ]
+    assert [str(m) for m in get_messages(response.wsgi_request)] == ["Accesso effettuato come Alice Test <alice@salus.test>."]
 
 
 def test_the_language_switch_still_wins(client, patient_paul, settings):
