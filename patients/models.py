@@ -139,6 +139,7 @@ class PatientIdentifier(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["system", "value"], name="patient_identifier_unique")]
         verbose_name = _("identifier")
+        verbose_name_plural = _("identifiers")
 
     def __str__(self) -> str:
         return f"{self.system}|{self.value}"
@@ -165,6 +166,7 @@ class PatientContact(models.Model):
 
     class Meta:
         verbose_name = _("contact person")
+        verbose_name_plural = _("contact persons")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_relationship_display()})"
@@ -201,6 +203,7 @@ class CareTeamMember(models.Model):
         ]
         indexes = [models.Index(fields=["user", "patient"], name="care_team_user_idx")]
         verbose_name = _("care team member")
+        verbose_name_plural = _("care team members")
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()}"
@@ -402,6 +405,7 @@ class ClinicalNote(models.Model):
             models.Index(fields=["reviewed_at"], name="note_unreviewed_idx", condition=Q(reviewed_at__isnull=True)),
         ]
         verbose_name = _("clinical note")
+        verbose_name_plural = _("clinical notes")
 
     def __str__(self) -> str:
         return f"{_('Note')} #{self.pk} ({self.created_at:%Y-%m-%d})" if self.created_at else str(_("New note"))

@@ -41,6 +41,7 @@ class Location(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("location")
+        verbose_name_plural = _("locations")
 
     def __str__(self) -> str:
         return self.name
@@ -85,6 +86,7 @@ class Service(models.Model):
     class Meta:
         ordering = ["name_en"]
         verbose_name = _("service")
+        verbose_name_plural = _("services")
         constraints = [
             models.CheckConstraint(condition=Q(virtual_allowed=True) | Q(in_person_allowed=True), name="service_has_a_mode"),
         ]
@@ -147,6 +149,7 @@ class Practitioner(models.Model):
     class Meta:
         ordering = ["display_name"]
         verbose_name = _("practitioner")
+        verbose_name_plural = _("practitioners")
 
     def __str__(self) -> str:
         return self.display_name
@@ -217,6 +220,7 @@ class AvailabilityException(models.Model):
     class Meta:
         ordering = ["practitioner", "start"]
         verbose_name = _("availability exception")
+        verbose_name_plural = _("availability exceptions")
         constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="exception_end_after_start")]
 
     def __str__(self) -> str:
@@ -286,6 +290,7 @@ class Appointment(models.Model):
     class Meta:
         ordering = ["start", "id"]
         verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
         indexes = [
             models.Index(fields=["practitioner", "start"], name="appt_practitioner_start_idx"),
             models.Index(fields=["patient", "start"], name="appt_patient_start_idx"),
@@ -329,6 +334,7 @@ class AppointmentReminder(models.Model):
     class Meta:
         ordering = ["due_at", "id"]
         verbose_name = _("appointment reminder")
+        verbose_name_plural = _("appointment reminders")
         indexes = [models.Index(fields=["due_at"], name="reminder_pending_due_idx", condition=Q(status="pending"))]
         constraints = [
             # One reminder per offset for each start time; a move creates a new set for the new time.

@@ -1,4 +1,4 @@
-"""The admin's sections are named in the staff member's language."""
+"""The admin's sections and the lists in them are named in the staff member's language."""
 
 import pytest
 from django.apps import apps
@@ -41,3 +41,38 @@ def test_the_admin_index_shows_them(client, admin_ada, language):
         assert f">{name}<" in page or f"{name}</a>" in page, name
     for english in ("Accounts and roles", "Notifications and outbox", ">Scheduling<", ">Consent<"):
         assert english not in page
+
+
+SALUS_APPS = {"accounts", "audit", "notifications", "patients", "consent", "scheduling", "privacy", "careplans", "outreach"}
+
+
+def test_every_salus_model_in_the_admin_names_its_plural():
+    """Without its own plural a model's list is its singular plus "s" in every language ("Appuntamentos")."""
+    from django.contrib import admin
+
+    models = [m for m in admin.site._registry if m._meta.app_label in SALUS_APPS]
+    assert models
+    missing = [m.__name__ for m in models if "verbose_name_plural" not in m._meta.original_attrs]
+    assert missing == []
+    for model in models:
+        inlines = [inline.model for inline in admin.site._registry[model].inlines]
+        missing += [m.__name__ for m in inlines if "verbose_name_plural" not in m._meta.original_attrs]
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("language", "plurals"),
+    [
+        ("it", ["Appuntamenti", "Consensi", "Professionisti", "Note cliniche"]),
+        ("fr", ["Rendez-vous", "Consentements", "Praticiens", "Notes cliniques"]),
+    ],
+)
+def test_the_admin_index_lists_them_in_the_plural(client, admin_ada, language, plurals):
+    admin_ada.preferred_language = language
+    admin_ada.save()
+    client.force_login(admin_ada)
+    page = client.get("/admin/").content.decode()
+    for plural in plurals:
+        assert f">{plural}</a>" in page, plural
+    for wrong in ("Appuntamentos", "Consensos", "Nota clinicas", "Notificas", "Luogos"):
+        assert wrong not in page
