@@ -127,7 +127,9 @@ SPECIALTIES = (
 class Practitioner(models.Model):
     """A clinician who can be booked: who they are, what they offer, where and in which languages."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="practitioner")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="practitioner", verbose_name=_("user account")
+    )
     display_name = models.CharField(_("display name"), max_length=200, help_text=_("As patients see it, e.g. Dr Anna Rossi."))
     specialty = models.CharField(_("specialty"), max_length=100)
     languages = models.JSONField(_("languages spoken"), default=list, validators=[validate_language_list])
@@ -181,7 +183,7 @@ class WeeklyHours(models.Model):
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     start_time = models.TimeField(_("from"))
     end_time = models.TimeField(_("until"))
-    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("location"))
     virtual = models.BooleanField(_("virtual visits"), default=True)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
@@ -262,7 +264,7 @@ class Appointment(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
     virtual = models.BooleanField(_("virtual visit"))
     reason = models.CharField(_("reason for the visit"), max_length=500, blank=True)
-    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("booked by"))
     booked_via = models.CharField(_("booked via"), max_length=10, choices=BookingChannel.choices)
     booked_at = models.DateTimeField(_("booked at"), auto_now_add=True)
     # Intake: what the patient confirms before a virtual visit. A payment reference only, never card data.
@@ -280,7 +282,9 @@ class Appointment(models.Model):
     started_at = models.DateTimeField(_("visit started at"), null=True, blank=True)
     fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("cancelled by")
+    )
     cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
     visit_note = models.OneToOneField(
         ClinicalNote, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointment", verbose_name=_("visit note")

@@ -97,8 +97,6 @@ def export_pdf(*, patient: Patient, collected, generated_at: dt.datetime) -> byt
                 fields = Patient._meta.concrete_fields
                 labels = {f.name: f.verbose_name for f in fields}
                 labels["portal_account"] = gettext_lazy("portal account")
-                labels["created_at"] = gettext_lazy("record opened")
-                labels["updated_at"] = gettext_lazy("last changed")
                 # Coded values (gender, language, channel) in words, as the portal shows them.
                 choices = {f.name: dict(f.flatchoices) for f in fields if f.choices}
                 facts = [

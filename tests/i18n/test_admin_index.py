@@ -76,3 +76,45 @@ def test_the_admin_index_lists_them_in_the_plural(client, admin_ada, language, p
         assert f">{plural}</a>" in page, plural
     for wrong in ("Appuntamentos", "Consensos", "Nota clinicas", "Notificas", "Luogos"):
         assert wrong not in page
+
+
+@pytest.mark.parametrize(
+    ("language", "labels", "english"),
+    [
+        ("it", ["Prenotata da:", "Prenotata tramite:"], ["Booked by", "Cancelled by"]),
+        ("fr", ["Réservé par", "Réservé via"], ["Booked by", "Cancelled by"]),
+    ],
+)
+def test_the_appointment_page_names_every_field(client, admin_ada, paul, language, labels, english):
+    import datetime as dt
+
+    from tests.factories import ServiceFactory, practitioner_with_week
+    from tests.scheduling.conftest import at, book
+
+    service = ServiceFactory()
+    practitioner = practitioner_with_week(service=service)
+    today = dt.date.today()
+    monday = today + dt.timedelta(days=7 + (7 - today.weekday()) % 7)
+    visit = book(admin_ada, paul, practitioner, service, at(monday, 9))
+    admin_ada.preferred_language = language
+    admin_ada.save()
+    client.force_login(admin_ada)
+    page = client.get(f"/admin/scheduling/appointment/{visit.pk}/change/").content.decode()
+    for label in labels:
+        assert label in page, label
+    for words in english:
+        assert words not in page, words
+
+
+@pytest.mark.parametrize(
+    ("language", "labels"),
+    [("it", ["Cartella aperta il", "Ultima modifica"]), ("fr", ["Dossier ouvert le", "Dernière modification"])],
+)
+def test_the_patient_page_names_when_the_record_was_opened_and_changed(client, admin_ada, paul, language, labels):
+    admin_ada.preferred_language = language
+    admin_ada.save()
+    client.force_login(admin_ada)
+    page = client.get(f"/admin/patients/patient/{paul.pk}/change/").content.decode()
+    for label in labels:
+        assert label in page, label
+    assert "Created at" not in page and "Updated at" not in page
