@@ -183,7 +183,9 @@ class WeeklyHours(models.Model):
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     start_time = models.TimeField(_("from"))
     end_time = models.TimeField(_("until"))
-    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("location"))
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("location")
+    )
     virtual = models.BooleanField(_("virtual visits"), default=True)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
@@ -264,7 +266,9 @@ class Appointment(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
     virtual = models.BooleanField(_("virtual visit"))
     reason = models.CharField(_("reason for the visit"), max_length=500, blank=True)
-    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("booked by"))
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("booked by")
+    )
     booked_via = models.CharField(_("booked via"), max_length=10, choices=BookingChannel.choices)
     booked_at = models.DateTimeField(_("booked at"), auto_now_add=True)
     # Intake: what the patient confirms before a virtual visit. A payment reference only, never card data.
@@ -283,7 +287,12 @@ class Appointment(models.Model):
     fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     cancelled_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("cancelled by")
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("cancelled by"),
     )
     cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
     visit_note = models.OneToOneField(
