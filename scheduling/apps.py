@@ -4,4 +4,4 @@ from django.utils.translation import gettext_lazy as _
 
 class SchedulingConfig(AppConfig):
     name = "scheduling"
-    verbose_name = _("Appointments")
+    verbose_name = _("Scheduling")

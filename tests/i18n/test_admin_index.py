@@ -12,14 +12,14 @@ SECTIONS = {
         "notifications": "Notifications et file d’envoi",
         "patients": "Patients",
         "consent": "Consentements",
-        "scheduling": "Rendez-vous",
+        "scheduling": "Agenda",
     },
     "it": {
         "accounts": "Account e ruoli",
         "notifications": "Notifiche e coda di invio",
         "patients": "Pazienti",
         "consent": "Consensi",
-        "scheduling": "Appuntamenti",
+        "scheduling": "Agenda",
     },
 }
 
