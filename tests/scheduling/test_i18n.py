@@ -81,6 +81,16 @@ def test_a_known_specialty_is_shown_in_the_readers_language_and_any_other_as_wri
         assert practitioner_paula.specialty_display == "Médecine du sport"
 
 
+def test_the_admin_list_of_practitioners_names_the_specialty_in_the_staff_members_language(
+    client, front_desk_fay, practitioner_paula
+):
+    front_desk_fay.preferred_language = "fr"
+    front_desk_fay.save()
+    client.force_login(front_desk_fay)
+    page = client.get("/admin/scheduling/practitioner/").content.decode()
+    assert _cells(page, "specialty_label") == ["Médecine générale"]
+
+
 def test_the_booking_pages_name_the_specialty_in_the_patients_language(client, petra, patient_petra, practitioner_paula, service):
     client.force_login(patient_petra)  # Petra reads Italian
     page = client.get(reverse("scheduling:book_practitioner", args=[service.pk]), {"mode": "virtual"}).content.decode()
