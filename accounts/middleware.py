@@ -59,16 +59,24 @@ class PreferredLanguageMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        from django.conf import settings
-        from django.utils import translation
-
-        if request.user.is_authenticated and settings.LANGUAGE_COOKIE_NAME not in request.COOKIES:
-            patient = getattr(request.user, "patient", None)
-            language = patient.preferred_language if patient is not None else request.user.preferred_language
-            if language in dict(settings.LANGUAGES):
-                translation.activate(language)
-                request.LANGUAGE_CODE = language
+        if request.user.is_authenticated:
+            preferred_language_activate(request=request, user=request.user)
         return self.get_response(request)
+
+
+def preferred_language_activate(*, request, user) -> None:
+    """Show the rest of this request in the user's own language, unless they picked one with the
+    switcher. Sign-in calls it too: allauth writes its "signed in" message during that request."""
+    from django.conf import settings
+    from django.utils import translation
+
+    if settings.LANGUAGE_COOKIE_NAME in request.COOKIES:
+        return
+    patient = getattr(user, "patient", None)
+    language = patient.preferred_language if patient is not None else user.preferred_language
+    if language in dict(settings.LANGUAGES):
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
 
 
 class UserTimeZoneMiddleware:

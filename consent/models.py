@@ -33,6 +33,7 @@ class ConsentTemplate(models.Model):
     class Meta:
         ordering = ["purpose"]
         verbose_name = _("consent template")
+        verbose_name_plural = _("consent templates")
 
     def __str__(self) -> str:
         return self.get_purpose_display()
@@ -57,6 +58,7 @@ class ConsentTemplateVersion(models.Model):
         ordering = ["template", "-version"]
         constraints = [models.UniqueConstraint(fields=["template", "version"], name="consent_version_unique")]
         verbose_name = _("consent template version")
+        verbose_name_plural = _("consent template versions")
 
     def __str__(self) -> str:
         return f"{self.template} v{self.version}"
@@ -122,6 +124,7 @@ class Consent(models.Model):
             models.Index(fields=["text_sha256"], name="consent_text_hash_idx"),
         ]
         verbose_name = _("consent")
+        verbose_name_plural = _("consents")
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} — {self.get_status_display()} ({self.signed_at:%Y-%m-%d})"

@@ -65,6 +65,7 @@ class OutboxItem(models.Model):
             ),
         ]
         verbose_name = _("outbox item")
+        verbose_name_plural = _("outbox items")
 
     def __str__(self) -> str:
         return f"{self.kind}:{self.topic}#{self.pk} ({self.status})"
@@ -85,6 +86,7 @@ class Notification(models.Model):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["user", "read_at", "-created_at"], name="notif_user_unread_idx")]
         verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
 
     def __str__(self) -> str:
         return self.title

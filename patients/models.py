@@ -86,8 +86,8 @@ class Patient(models.Model):
         related_name="patient",
         verbose_name=_("portal account"),
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("record opened"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("last changed"), auto_now=True)
 
     history = HistoricalRecords()
 
@@ -172,6 +172,7 @@ class PatientIdentifier(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["system", "value"], name="patient_identifier_unique")]
         verbose_name = _("identifier")
+        verbose_name_plural = _("identifiers")
 
     def __str__(self) -> str:
         return f"{self.system}|{self.value}"
@@ -198,6 +199,7 @@ class PatientContact(models.Model):
 
     class Meta:
         verbose_name = _("contact person")
+        verbose_name_plural = _("contact persons")
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_relationship_display()})"
@@ -214,7 +216,9 @@ class CareTeamMember(models.Model):
     """A staff member on a patient's care team for a period. Being on it grants access to the patient."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="care_team")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="care_team_memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="care_team_memberships", verbose_name=_("staff member")
+    )
     role = models.CharField(_("role"), max_length=16, choices=CareTeamRole.choices)
     period_start = models.DateField(_("from"))
     period_end = models.DateField(_("until"), null=True, blank=True)
@@ -234,6 +238,7 @@ class CareTeamMember(models.Model):
         ]
         indexes = [models.Index(fields=["user", "patient"], name="care_team_user_idx")]
         verbose_name = _("care team member")
+        verbose_name_plural = _("care team members")
 
     def __str__(self) -> str:
         return f"{self.user} — {self.get_role_display()}"
@@ -419,13 +424,17 @@ class Immunization(ClinicalFact, Coded):
 class ClinicalNote(models.Model):
     """A note written by a clinician about a patient, reviewed later by a care manager."""
 
-    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="notes")
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="notes", verbose_name=_("patient"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("author"))
     text = models.TextField(_("text"), max_length=20000)
-    encounter = models.ForeignKey(Encounter, null=True, blank=True, on_delete=models.SET_NULL, related_name="notes")
-    created_at = models.DateTimeField(auto_now_add=True)
-    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    encounter = models.ForeignKey(
+        Encounter, null=True, blank=True, on_delete=models.SET_NULL, related_name="notes", verbose_name=_("encounter")
+    )
+    created_at = models.DateTimeField(_("written on"), auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("reviewed by")
+    )
+    reviewed_at = models.DateTimeField(_("reviewed on"), null=True, blank=True)
     history = HistoricalRecords()
 
     class Meta:
@@ -435,6 +444,7 @@ class ClinicalNote(models.Model):
             models.Index(fields=["reviewed_at"], name="note_unreviewed_idx", condition=Q(reviewed_at__isnull=True)),
         ]
         verbose_name = _("clinical note")
+        verbose_name_plural = _("clinical notes")
 
     def __str__(self) -> str:
         return f"{_('Note')} #{self.pk} ({self.created_at:%Y-%m-%d})" if self.created_at else str(_("New note"))

@@ -15,7 +15,7 @@ still verify.
 
 import datetime as dt
 
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from core.privacy import (
     ERASED_GIVEN_NAME,
@@ -31,6 +31,7 @@ from core.privacy import (
     user_label,
 )
 
+from .access import ACCESS_RESOURCE_LABELS
 from .models import (
     AccessChannel,
     AccessLog,
@@ -110,6 +111,69 @@ _FACT_COLUMNS = {
 }
 
 
+# The FHIR codes the clinical facts carry, in the patient's words. Each in its resource's context:
+# the word agrees with what it qualifies (French "allergie résolue" but "acte réalisé").
+_CONDITION_STATUS = {
+    "active": pgettext_lazy("condition status", "active"),
+    "recurrence": pgettext_lazy("condition status", "recurrence"),
+    "relapse": pgettext_lazy("condition status", "relapse"),
+    "inactive": pgettext_lazy("condition status", "inactive"),
+    "remission": pgettext_lazy("condition status", "remission"),
+    "resolved": pgettext_lazy("condition status", "resolved"),
+}
+_ALLERGY_STATUS = {
+    "active": pgettext_lazy("allergy status", "active"),
+    "inactive": pgettext_lazy("allergy status", "inactive"),
+    "resolved": pgettext_lazy("allergy status", "resolved"),
+}
+_ALLERGY_CRITICALITY = {
+    "low": pgettext_lazy("allergy criticality", "low"),
+    "high": pgettext_lazy("allergy criticality", "high"),
+    "unable-to-assess": pgettext_lazy("allergy criticality", "unable to assess"),
+}
+_MEDICATION_STATUS = {
+    "active": pgettext_lazy("prescription status", "active"),
+    "on-hold": pgettext_lazy("prescription status", "on hold"),
+    "cancelled": pgettext_lazy("prescription status", "cancelled"),
+    "completed": pgettext_lazy("prescription status", "completed"),
+    "entered-in-error": pgettext_lazy("prescription status", "entered in error"),
+    "stopped": pgettext_lazy("prescription status", "stopped"),
+    "draft": pgettext_lazy("prescription status", "draft"),
+    "unknown": pgettext_lazy("prescription status", "unknown"),
+}
+_PROCEDURE_STATUS = {
+    "preparation": pgettext_lazy("procedure status", "in preparation"),
+    "in-progress": pgettext_lazy("procedure status", "in progress"),
+    "not-done": pgettext_lazy("procedure status", "not done"),
+    "on-hold": pgettext_lazy("procedure status", "on hold"),
+    "stopped": pgettext_lazy("procedure status", "stopped"),
+    "completed": pgettext_lazy("procedure status", "completed"),
+    "entered-in-error": pgettext_lazy("procedure status", "entered in error"),
+    "unknown": pgettext_lazy("procedure status", "unknown"),
+}
+_IMMUNIZATION_STATUS = {
+    "completed": pgettext_lazy("immunization status", "completed"),
+    "entered-in-error": pgettext_lazy("immunization status", "entered in error"),
+    "not-done": pgettext_lazy("immunization status", "not done"),
+}
+_CODE_LABELS = {
+    (Condition, "clinical_status"): _CONDITION_STATUS,
+    (AllergyIntolerance, "clinical_status"): _ALLERGY_STATUS,
+    (AllergyIntolerance, "criticality"): _ALLERGY_CRITICALITY,
+    (MedicationRequest, "status"): _MEDICATION_STATUS,
+    (Procedure, "status"): _PROCEDURE_STATUS,
+    (Immunization, "status"): _IMMUNIZATION_STATUS,
+}
+
+
+def _fact_columns(model) -> tuple:
+    """The model's columns, its FHIR codes given their words (a code not listed shows as it is)."""
+    return tuple(
+        (name, label, _CODE_LABELS.get((model, name), choices))
+        for name, label, choices in model_columns(model, _FACT_COLUMNS[model])
+    )
+
+
 def _sections() -> tuple[ExportSection, ...]:
     sections = [
         ExportSection("patient", gettext_lazy("Your record"), _section_patient, order=10),
@@ -151,9 +215,10 @@ def _sections() -> tuple[ExportSection, ...]:
         sections.append(
             ExportSection(
                 kind.replace("-", "_"),
-                model._meta.verbose_name_plural,
+                # The words the access log uses for the same part of the record.
+                ACCESS_RESOURCE_LABELS.get(kind, model._meta.verbose_name_plural),
                 _facts(model),
-                model_columns(model, _FACT_COLUMNS[model]),
+                _fact_columns(model),
                 order=20 + i,
             )
         )
@@ -165,7 +230,7 @@ def _sections() -> tuple[ExportSection, ...]:
             (
                 ("created_at", gettext_lazy("When")),
                 ("actor_label", gettext_lazy("Who")),
-                ("resource", gettext_lazy("What")),
+                ("resource", gettext_lazy("What"), ACCESS_RESOURCE_LABELS),
                 ("channel", gettext_lazy("How"), dict(AccessChannel.choices)),
             ),
             order=50,

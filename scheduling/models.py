@@ -13,7 +13,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, gettext, gettext_noop, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
@@ -43,6 +43,7 @@ class Location(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name = _("location")
+        verbose_name_plural = _("locations")
 
     def __str__(self) -> str:
         return self.name
@@ -87,6 +88,7 @@ class Service(models.Model):
     class Meta:
         ordering = ["name_en"]
         verbose_name = _("service")
+        verbose_name_plural = _("services")
         constraints = [
             models.CheckConstraint(condition=Q(virtual_allowed=True) | Q(in_person_allowed=True), name="service_has_a_mode"),
         ]
@@ -105,10 +107,36 @@ class Service(models.Model):
         return start - dt.timedelta(hours=self.cancellation_notice_hours)
 
 
+# Specialties as they are usually named, each translated in the catalogues. A practitioner's
+# specialty stays free text (imported practitioners name theirs); one of these shows in the
+# reader's language, any other as it was written.
+SPECIALTIES = (
+    gettext_noop("General practice"),
+    gettext_noop("Internal medicine"),
+    gettext_noop("Diabetology"),
+    gettext_noop("Endocrinology"),
+    gettext_noop("Cardiology"),
+    gettext_noop("Pulmonology"),
+    gettext_noop("Nephrology"),
+    gettext_noop("Neurology"),
+    gettext_noop("Geriatrics"),
+    gettext_noop("Paediatrics"),
+    gettext_noop("Gynaecology"),
+    gettext_noop("Dermatology"),
+    gettext_noop("Psychiatry"),
+    gettext_noop("Oncology"),
+    gettext_noop("Nutrition"),
+    gettext_noop("Physiotherapy"),
+    gettext_noop("Nursing"),
+)
+
+
 class Practitioner(models.Model):
     """A clinician who can be booked: who they are, what they offer, where and in which languages."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="practitioner")
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="practitioner", verbose_name=_("user account")
+    )
     display_name = models.CharField(_("display name"), max_length=200, help_text=_("As patients see it, e.g. Dr Anna Rossi."))
     specialty = models.CharField(_("specialty"), max_length=100)
     languages = models.JSONField(_("languages spoken"), default=list, validators=[validate_language_list])
@@ -130,9 +158,15 @@ class Practitioner(models.Model):
     class Meta:
         ordering = ["display_name"]
         verbose_name = _("practitioner")
+        verbose_name_plural = _("practitioners")
 
     def __str__(self) -> str:
         return self.display_name
+
+    @property
+    def specialty_display(self) -> str:
+        """The specialty in the current language when it is one of SPECIALTIES, else as written."""
+        return gettext(self.specialty) if self.specialty in SPECIALTIES else self.specialty
 
 
 class Weekday(models.IntegerChoices):
@@ -156,7 +190,9 @@ class WeeklyHours(models.Model):
     weekday = models.PositiveSmallIntegerField(_("weekday"), choices=Weekday.choices)
     start_time = models.TimeField(_("from"))
     end_time = models.TimeField(_("until"))
-    location = models.ForeignKey(Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    location = models.ForeignKey(
+        Location, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("location")
+    )
     virtual = models.BooleanField(_("virtual visits"), default=True)
     valid_from = models.DateField(_("valid from"), null=True, blank=True)
     valid_until = models.DateField(_("valid until"), null=True, blank=True)
@@ -195,6 +231,7 @@ class AvailabilityException(models.Model):
     class Meta:
         ordering = ["practitioner", "start"]
         verbose_name = _("availability exception")
+        verbose_name_plural = _("availability exceptions")
         constraints = [models.CheckConstraint(condition=Q(end__gt=F("start")), name="exception_end_after_start")]
 
     def __str__(self) -> str:
@@ -202,11 +239,13 @@ class AvailabilityException(models.Model):
 
 
 class AppointmentStatus(models.TextChoices):
-    BOOKED = "booked", _("Booked")
-    ARRIVED = "arrived", _("Arrived")
-    FULFILLED = "fulfilled", _("Fulfilled")
-    CANCELLED = "cancelled", _("Cancelled")
-    NO_SHOW = "noshow", _("No-show")
+    # Their own context: a status agrees with the visit it qualifies (Italian "visita annullata"),
+    # where a message's "Cancelled" agrees with the message.
+    BOOKED = "booked", pgettext_lazy("appointment status", "Booked")
+    ARRIVED = "arrived", pgettext_lazy("appointment status", "Arrived")
+    FULFILLED = "fulfilled", pgettext_lazy("appointment status", "Fulfilled")
+    CANCELLED = "cancelled", pgettext_lazy("appointment status", "Cancelled")
+    NO_SHOW = "noshow", pgettext_lazy("appointment status", "No-show")
 
 
 # Statuses that hold their time: a cancelled visit frees the slot, a no-show does too (the time
@@ -234,7 +273,9 @@ class Appointment(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=AppointmentStatus.choices, default=AppointmentStatus.BOOKED)
     virtual = models.BooleanField(_("virtual visit"))
     reason = models.CharField(_("reason for the visit"), max_length=500, blank=True)
-    booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("booked by")
+    )
     booked_via = models.CharField(_("booked via"), max_length=10, choices=BookingChannel.choices)
     booked_at = models.DateTimeField(_("booked at"), auto_now_add=True)
     # Intake: what the patient confirms before a virtual visit. A payment reference only, never card data.
@@ -252,7 +293,14 @@ class Appointment(models.Model):
     started_at = models.DateTimeField(_("visit started at"), null=True, blank=True)
     fulfilled_at = models.DateTimeField(_("fulfilled at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
-    cancelled_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("cancelled by"),
+    )
     cancel_reason = models.CharField(_("cancellation reason"), max_length=300, blank=True)
     visit_note = models.OneToOneField(
         ClinicalNote, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointment", verbose_name=_("visit note")
@@ -262,6 +310,7 @@ class Appointment(models.Model):
     class Meta:
         ordering = ["start", "id"]
         verbose_name = _("appointment")
+        verbose_name_plural = _("appointments")
         indexes = [
             models.Index(fields=["practitioner", "start"], name="appt_practitioner_start_idx"),
             models.Index(fields=["patient", "start"], name="appt_patient_start_idx"),
@@ -311,6 +360,7 @@ class AppointmentReminder(models.Model):
     class Meta:
         ordering = ["due_at", "id"]
         verbose_name = _("appointment reminder")
+        verbose_name_plural = _("appointment reminders")
         indexes = [models.Index(fields=["due_at"], name="reminder_pending_due_idx", condition=Q(status="pending"))]
         constraints = [
             # One reminder per offset for each start time; a move creates a new set for the new time.

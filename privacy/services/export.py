@@ -94,10 +94,13 @@ def export_pdf(*, patient: Patient, collected, generated_at: dt.datetime) -> byt
         blocks = []
         for section, data in collected:
             if isinstance(data, dict):
-                labels = {f.name: f.verbose_name for f in Patient._meta.concrete_fields}
+                fields = Patient._meta.concrete_fields
+                labels = {f.name: f.verbose_name for f in fields}
                 labels["portal_account"] = gettext_lazy("portal account")
+                # Coded values (gender, language, channel) in words, as the portal shows them.
+                choices = {f.name: dict(f.flatchoices) for f in fields if f.choices}
                 facts = [
-                    (capfirst(str(labels.get(k, k.replace("_", " ")))), _display(v, tz=tz))
+                    (capfirst(str(labels.get(k, k.replace("_", " ")))), _display(v, tz=tz, choices=choices.get(k)))
                     for k, v in data.items()
                     if k not in ("id",)
                 ]

@@ -112,7 +112,7 @@ def _may_keep_calendars(user) -> bool:
 @admin.register(Practitioner)
 class PractitionerAdmin(SimpleHistoryAdmin):
     form = PractitionerForm
-    list_display = ("display_name", "specialty", "user", "offers_virtual", "offers_in_person", "active", "calendar_link")
+    list_display = ("display_name", "specialty_label", "user", "offers_virtual", "offers_in_person", "active", "calendar_link")
     list_filter = ("active", "offers_virtual", "offers_in_person", "services")
     list_select_related = ("user",)
     search_fields = ("display_name", "specialty", "user__email")
@@ -122,6 +122,10 @@ class PractitionerAdmin(SimpleHistoryAdmin):
         (None, {"fields": ("user", "display_name", "specialty", "languages", "bio", "active")}),
         (_("What and where"), {"fields": (("offers_virtual", "offers_in_person"), "services", "locations", "time_zone")}),
     )
+
+    @admin.display(description=_("specialty"), ordering="specialty")
+    def specialty_label(self, obj):
+        return obj.specialty_display
 
     @admin.display(description=_("calendar"))
     def calendar_link(self, obj):

@@ -97,7 +97,7 @@ def test_petra_books_a_video_visit_gives_the_intake_signs_the_consent_and_gets_t
     assert [r["practitioner"].display_name for r in rows] == ["Dr Paula Test", "Dr Piet Test"]
     assert rows[0]["languages"] == ["Inglese", "Francese"]
     page = response.content.decode()
-    assert "General practice" in page and rows[0]["href"] in page.replace("&amp;", "&")
+    assert "Medicina generale" in page and rows[0]["href"] in page.replace("&amp;", "&")  # the specialty in Italian
 
     # then a free time: the page opens on the first week with free times; she goes to Monday's
     # week, where times are grouped by day in her time zone
