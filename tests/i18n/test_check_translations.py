@@ -159,3 +159,12 @@ def test_the_command_extracts_afresh_and_lists_new_strings_in_every_language(tmp
     ]
     # The project's own catalogues are read, never written.
     assert (project / "locale" / "fr" / "LC_MESSAGES" / "django.po").read_text() == HEADER
+
+
+def test_only_the_projects_own_apps_are_scanned_not_a_virtualenv_inside_the_checkout(tmp_path):
+    from core.management.commands.check_translations import _is_project_code
+
+    assert _is_project_code(tmp_path / "scheduling", tmp_path)
+    assert not _is_project_code(tmp_path / ".venv" / "lib" / "python3.11" / "site-packages" / "allauth", tmp_path)
+    assert not _is_project_code(tmp_path / "var" / "app", tmp_path)
+    assert not _is_project_code(tmp_path.parent / "elsewhere", tmp_path)

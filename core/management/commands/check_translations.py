@@ -97,15 +97,23 @@ class Command(BaseCommand):
         engines: list[dict] = settings.TEMPLATES
         folders = [Path(folder) for engine in engines for folder in engine.get("DIRS", [])]
         folders += [
-            Path(config.path) / "templates"
-            for config in apps.get_app_configs()
-            if Path(config.path).resolve().is_relative_to(base.resolve())
+            Path(config.path) / "templates" for config in apps.get_app_configs() if _is_project_code(Path(config.path), base)
         ]
         problems: list[Problem] = []
         for folder in folders:
             for path in sorted(folder.rglob("*.html")) if folder.is_dir() else []:
                 problems += template_problems(path, display=path.relative_to(base))
         return problems
+
+
+def _is_project_code(path: Path, base: Path) -> bool:
+    """An app of this project: inside the checkout, and not in a virtualenv or other folder that is
+    not source (a `.venv` inside the checkout holds every third-party app)."""
+    path, base = path.resolve(), base.resolve()
+    if not path.is_relative_to(base):
+        return False
+    top = path.relative_to(base).parts[:1]
+    return not top or (top[0] not in NOT_SOURCE and not top[0].startswith("."))
 
 
 def _relative(path: Path, base: Path) -> Path:
