@@ -183,7 +183,7 @@ class AppointmentAdmin(SimpleHistoryAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
-            (None, {"fields": ["patient_link", "practitioner", "service", "time_range", "mode", "location", "status", "reason"]}),
+            (None, {"fields": ["patient_link", "practitioner", "service", "time_range", "mode", "location", "status"]}),
             (_("Booking"), {"fields": ["booked_by", "booked_via", "booked_at"]}),
             (
                 _("Intake"),
@@ -201,6 +201,9 @@ class AppointmentAdmin(SimpleHistoryAdmin):
             (_("Visit"), {"fields": ["arrived_at", "started_at", "fulfilled_at"]}),
         ]
         if user_may_view_clinical(request.user):
+            # The reason for the visit is clinical, like the intake answers: the front desk books with
+            # one but does not read it back.
+            fieldsets[0][1]["fields"].append("reason")
             fieldsets[2][1]["fields"].append("intake_answers_display")
             fieldsets[3][1]["fields"].append("visit_note_link")
         if obj is not None and obj.status == AppointmentStatus.CANCELLED:

@@ -362,6 +362,23 @@ def test_front_desk_sees_no_intake_answers_or_note(client, front_desk_fay, provi
     assert "Chest pain" in page and f"/admin/patients/clinicalnote/{note.pk}/change/" in page
 
 
+@pytest.mark.parametrize("who", ["front_desk_fay", "care_manager_alice", "provider_paula", "admin_ada"])
+def test_the_reason_for_the_visit_is_clinical(client, request, who, front_desk_fay, paul, practitioner_paula, service, monday):
+    visit = book(front_desk_fay, paul, practitioner_paula, service, at(monday, 9, 30), reason="Persistent cough for two weeks")
+    client.force_login(request.getfixturevalue(who))
+    base = change_url(visit).removesuffix("change/")
+    # The pages that show the reason to those who read clinical data (the history list shows none;
+    # Paula's day is open to her, the front desk and administrators).
+    pages = [change_url(visit), f"{base}history/{visit.history.latest().history_id}/"]
+    if who != "care_manager_alice":
+        pages.append(f"{QUEUE}?practitioner={practitioner_paula.pk}&day={monday.isoformat()}")
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert ("Persistent cough" in response.content.decode()) == (who != "front_desk_fay"), url
+    assert "Persistent cough" not in client.get(f"{base}history/").content.decode()
+
+
 # --- move, cancel, arrived -----------------------------------------------------------------------
 
 
