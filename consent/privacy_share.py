@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from core.privacy import (
     ERASED_GIVEN_NAME,
+    ERASED_TEXT,
     ErasureContext,
     ExportSection,
     Identity,
@@ -21,7 +22,7 @@ from core.privacy import (
     share_register,
 )
 
-from .models import Consent, ConsentLedgerEntry, ConsentMethod, ConsentStatus, LedgerEvent, Purpose
+from .models import Consent, ConsentLedgerEntry, ConsentMethod, ConsentStatus, LedgerEvent, Purpose, RepresentativeCapacity
 from .selectors import consents_with_effective_status
 from .services import consent_withdraw
 
@@ -36,6 +37,8 @@ def _section_consents(patient) -> list[dict]:
             "language": c.language,
             "method": c.method,
             "signer_name": c.signer_name,
+            "representative_name": c.representative_name,
+            "representative_capacity": c.representative_capacity,
             "signed_at": c.signed_at,
             "ip_address": c.ip_address,
             "text_sha256": c.text_sha256,
@@ -65,6 +68,11 @@ SECTIONS = (
             ("status", gettext_lazy("Status"), dict(ConsentStatus.choices)),
             ("method", gettext_lazy("How it was given"), dict(ConsentMethod.choices)),
             ("signer_name", gettext_lazy("Signed by")),
+            (
+                "representative_capacity",
+                gettext_lazy("Signed as"),
+                {"": gettext_lazy("The patient"), **dict(RepresentativeCapacity.choices)},
+            ),
             ("signed_at", gettext_lazy("Signed at")),
             ("withdrawn_at", gettext_lazy("Withdrawn at")),
         ),
@@ -86,7 +94,8 @@ SECTIONS = (
 
 
 def _identity(patient) -> Identity:
-    """The names typed as signatures, in every version."""
+    """The names typed as signatures, in every version (a representative's included: naming the
+    patient's parent or guardian points to the patient)."""
     return Identity().add(
         distinctive=[
             *Consent.history.filter(patient_id=patient.pk).values_list("signer_name", flat=True),
@@ -105,6 +114,7 @@ def _erase(ctx: ErasureContext) -> None:
     for qs in (Consent.objects.filter(patient=patient), Consent.history.filter(patient_id=patient.pk)):
         for receipt, scan in qs.values_list("receipt_path", "scanned_document"):
             ctx.files += [p for p in (receipt, scan) if p]
+        qs.exclude(representative_name="").update(representative_name=ERASED_TEXT)
         qs.update(
             signer_name=f"{ERASED_GIVEN_NAME} {ctx.pseudonym}",
             receipt_path="",

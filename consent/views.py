@@ -118,6 +118,7 @@ def consent_sign_page(request, purpose: str):
                         purpose=purpose,
                         method="portal",
                         signer_name=form.cleaned_data["signer_name"],
+                        representative_capacity=form.cleaned_data["representative_capacity"],
                         language=language,
                         version=version,
                         ip_address=client_ip(request),

@@ -728,7 +728,9 @@ def test_paula_runs_her_visit_from_the_queue(
     visit.refresh_from_db()
     assert visit.started_at is not None and visit.status == AppointmentStatus.ARRIVED
     # with both, the start opens the video room
-    consent_sign(actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method=ConsentMethod.PORTAL, signer_name="Paul")
+    consent_sign(
+        actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method=ConsentMethod.PORTAL, signer_name="Paul Lefèvre"
+    )
     Appointment.objects.filter(pk=visit.pk).update(intake_completed_at=timezone.now())
     response = client.post(action_url(visit, "start"))
     assert response.status_code == 302 and response["Location"].endswith(visit.video_room)

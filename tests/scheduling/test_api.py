@@ -727,7 +727,9 @@ def test_the_video_link_waits_for_consent_and_intake(
     body = withheld.json()
     assert body["url"] is None and body["needs_consent"] and body["needs_intake"] and len(body["missing"]) == 2
     appointment_intake_submit(actor=patient_paul, appointment=pauls_visit, contact_phone="+33 6", contact_email="")
-    consent_sign(actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method=ConsentMethod.PORTAL, signer_name="Paul")
+    consent_sign(
+        actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method=ConsentMethod.PORTAL, signer_name="Paul Lefèvre"
+    )
     granted = api.as_user(patient_paul).get(url)
     assert granted.status_code == 200 and granted.json()["url"].endswith(pauls_visit.video_room)
     assert granted.json()["missing"] == []
