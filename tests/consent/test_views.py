@@ -56,6 +56,18 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, paul, patient_paul, virt
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
 
 
+def test_sign_in_urls_carry_no_id_or_query_of_the_page_asked_for(client, paul, patient_paul, virtual_visit_v1):
+    consent = _sign(paul)
+    expected = {
+        f"{LIST}{consent.pk}/withdraw/": f"/accounts/login/?next={LIST}",
+        f"{LIST}{consent.pk}/receipt/": f"/accounts/login/?next={LIST}",
+        f"{SIGN_VV}?next=/portal/appointments/41/": f"/accounts/login/?next={SIGN_VV}",
+    }
+    for url, location in expected.items():
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == location, url
+
+
 def test_list_shows_the_patients_own_consents_and_what_is_left_to_sign(
     client, paul, petra, patient_paul, patient_petra, virtual_visit_v1, marketing_email_v1
 ):

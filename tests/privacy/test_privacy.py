@@ -278,6 +278,19 @@ def test_unknown_tokens_formats_and_anonymous_users(client, rich_paul, patient_p
     assert client.get(f"/portal/privacy/exports/{export.download_token}/").status_code == 404
 
 
+def test_an_anonymous_click_on_the_link_signs_in_without_the_token_in_any_url(client, rich_paul, patient_paul):
+    export = _export(rich_paul, patient_paul)
+    response = client.get(_url(export))
+    assert response.status_code == 302
+    location = response["Location"]
+    assert export.download_token not in location
+    assert location == "/accounts/login/?next=/portal/privacy/"
+    # Signed in, the privacy page lists the download.
+    client.force_login(patient_paul)
+    page = client.get("/portal/privacy/").content.decode()
+    assert _url(export) in page
+
+
 def test_an_expired_link_answers_410_with_a_page_saying_what_to_do(client, rich_paul, patient_paul, patient_petra):
     export = _export(rich_paul, patient_paul)
     PrivacyRequest.objects.filter(pk=export.pk).update(expires_at=timezone.now() - timezone.timedelta(minutes=1))
