@@ -701,3 +701,20 @@ def test_a_worker_process_builds_the_export_and_emails_the_patient(paul, patient
     for phi in ("Lefèvre", "MRN-PAUL", request.download_token):
         assert phi not in body and phi not in message["Subject"]
     assert worker.tasks_succeeded("privacy.tasks.privacy_export_build") == 1
+
+
+def test_an_erasure_replaces_a_representatives_name(paul, patient_paul, front_desk_fay, admin_ada, virtual_visit_v1):
+    consent = consent_sign(
+        actor=front_desk_fay,
+        patient=paul,
+        purpose=Purpose.VIRTUAL_VISIT,
+        method="in_person",
+        witness=front_desk_fay,
+        signer_name="Marie Lefèvre",
+        representative_capacity="guardian",
+    )
+    _erase(paul, patient_user=patient_paul, admin=admin_ada)
+    consent.refresh_from_db()
+    assert (consent.representative_name, consent.representative_capacity) == ("[erased]", "guardian")
+    assert not Consent.history.filter(id=consent.pk, representative_name__contains="Marie").exists()
+    assert not Consent.history.filter(id=consent.pk, signer_name__contains="Marie").exists()
