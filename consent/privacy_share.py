@@ -21,6 +21,7 @@ from core.privacy import (
     patient_rows_scrub,
     share_register,
 )
+from patients.access import actor_in_words, actor_label_for_patients, people_named
 
 from .models import Consent, ConsentLedgerEntry, ConsentMethod, ConsentStatus, LedgerEvent, Purpose, RepresentativeCapacity
 from .selectors import consents_with_effective_status
@@ -54,8 +55,33 @@ def _section_consents(patient) -> list[dict]:
 
 
 def _section_ledger(patient) -> list[dict]:
-    fields = ("chain_seq", "at", "consent_id", "purpose", "event", "actor_label", "text_sha256", "receipt_sha256", "detail")
-    return list(ConsentLedgerEntry.objects.filter(patient=patient).order_by("chain_seq").values(*fields))
+    # Who acted in words, as in the access log's section: a person and a role, never an account
+    # number or a staff email; background work by its name.
+    fields = (
+        "chain_seq",
+        "at",
+        "consent_id",
+        "purpose",
+        "event",
+        "actor_id",
+        "actor_label",
+        "text_sha256",
+        "receipt_sha256",
+        "detail",
+    )
+    rows = list(ConsentLedgerEntry.objects.filter(patient=patient).order_by("chain_seq").values(*fields))
+    names = people_named((row["actor_id"] for row in rows), with_email=False)
+    return [
+        {key: value for key, value in row.items() if key not in ("actor_id", "actor_label")}
+        | {
+            "by": actor_in_words(
+                actor_id=row["actor_id"],
+                actor_label=actor_label_for_patients(row["actor_label"]),
+                names=names,
+            )
+        }
+        for row in rows
+    ]
 
 
 SECTIONS = (
@@ -86,7 +112,7 @@ SECTIONS = (
             ("at", gettext_lazy("When")),
             ("purpose", gettext_lazy("Purpose"), dict(Purpose.choices)),
             ("event", gettext_lazy("Event"), dict(LedgerEvent.choices)),
-            ("actor_label", gettext_lazy("By")),
+            ("by", gettext_lazy("By")),
         ),
         order=41,
     ),

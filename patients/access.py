@@ -1,8 +1,27 @@
-"""What an access-log row says was read: every resource code any part of Salus logs, with the
-words patients and auditors see for it. `access_log_record` refuses a code that is not here, so a
-new kind of read cannot reach the log without its label."""
+"""What an access-log row says was read, and by whom, in words.
 
+`ACCESS_RESOURCE_LABELS`: every resource code any part of Salus logs, with the words patients and
+auditors see for it. `access_log_record` refuses a code that is not here, so a new kind of read
+cannot reach the log without its label.
+
+`people_named`: who acted, as a person and a role ("Paul Lefèvre (patient)", "Alice Martin (care
+manager)"), for the audit report, the access-log admin and a patient's data export. Chained rows
+keep naming people by email or account number (an erasure never rewrites them); these words are
+worked out when a page is shown, from the accounts and records as they are now — so an erased
+patient reads as their pseudonym.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db.models import Prefetch
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+
+from accounts.roles import Role
 
 ACCESS_RESOURCE_LABELS = {
     "record": _("Record: identity and contact details"),
@@ -31,3 +50,82 @@ ACCESS_RESOURCE_LABELS = {
 
 def access_resource_label(resource: str) -> str:
     return str(ACCESS_RESOURCE_LABELS[resource]) if resource in ACCESS_RESOURCE_LABELS else resource
+
+
+# How a role reads inside a person's label, most telling first (an administrator who is also a
+# provider reads as an administrator).
+ROLE_NAMES = {
+    Role.ADMINISTRATOR: _("administrator"),
+    Role.CARE_MANAGER: _("care manager"),
+    Role.PROVIDER: _("provider"),
+    Role.FRONT_DESK: _("front desk"),
+    Role.OUTREACH: _("outreach"),
+    Role.EVENT_PLANNER: _("event planner"),
+    Role.PATIENT: _("patient"),
+}
+
+
+def _patient_record(user):
+    if not hasattr(user, "patient_record"):
+        from .models import Patient
+
+        user.patient_record = Patient.objects.filter(user=user).only("id", "user_id", "given_name", "family_name").first()
+    return user.patient_record
+
+
+def _role_of(user) -> Role | None:
+    if user.is_superuser:
+        return Role.ADMINISTRATOR
+    names = {group.name for group in user.groups.all()}
+    if _patient_record(user) is not None:
+        names.add(Role.PATIENT.value)
+    return next((role for role in ROLE_NAMES if role.value in names), None)
+
+
+def person_label(user, *, with_email: bool = True) -> str:
+    """One user in words: their name (a patient's from their record) and role. Without a name,
+    staff read as their email when `with_email` (staff pages), else as "a staff member" (a
+    patient's own export names staff as the portal does, never by email). Expects `user` as
+    `people_named` fetches it (groups and patient record at hand), or costs two queries."""
+    record = _patient_record(user)
+    name = record.full_name if record is not None else user.get_full_name()
+    if not name:
+        name = user.email if with_email else gettext("a staff member") if user.is_staff else gettext("a portal user")
+    role = _role_of(user)
+    return f"{name} ({ROLE_NAMES[role]})" if role is not None else name
+
+
+def people_named(user_ids: Iterable[int | None], *, with_email: bool = True) -> dict[int, str]:
+    """`person_label` for each user id, in three queries whatever their number (users, their
+    groups, their patient records)."""
+    from .models import Patient
+
+    ids = {pk for pk in user_ids if pk}
+    if not ids:
+        return {}
+    users = list(
+        get_user_model()
+        .objects.filter(pk__in=ids)
+        .prefetch_related(Prefetch("groups", queryset=Group.objects.only("id", "name")))
+    )
+    records = {p.user_id: p for p in Patient.objects.filter(user_id__in=ids).only("id", "user_id", "given_name", "family_name")}
+    for user in users:
+        user.patient_record = records.get(user.pk)
+    return {user.pk: person_label(user, with_email=with_email) for user in users}
+
+
+def actor_label_for_patients(label: str) -> str:
+    """A chained row's label as a patient may read it, for an account that no longer answers:
+    background work by its name, anyone else as a closed account (never an email or a number)."""
+    return label if label.startswith("system") else gettext("a closed account")
+
+
+def actor_in_words(*, actor_id: int | None, actor_label: str, names: dict[int, str]) -> str:
+    """Who a log row says acted, in words: the person (from `people_named`), background work by
+    its name, or, for an account gone since, the label the row was written with."""
+    if actor_id and actor_id in names:
+        return names[actor_id]
+    if actor_label.startswith("system"):
+        task = actor_label.removeprefix("system").lstrip(": ")
+        return gettext("Salus (automatic task: %(task)s)") % {"task": task} if task else gettext("Salus (automatic task)")
+    return actor_label

@@ -38,6 +38,7 @@ from core.privacy import (
     user_label,
 )
 
+from .access import access_resource_label, actor_in_words, actor_label_for_patients, people_named
 from .models import (
     AccessChannel,
     AccessLog,
@@ -102,9 +103,25 @@ def _facts(model):
 
 
 def _section_access_log(patient: Patient) -> list[dict]:
-    # Who read the record, when, what and how. Staff IP addresses and browsers are theirs, not the patient's.
-    fields = ("created_at", "actor_label", "action", "resource", "channel")
-    return list(AccessLog.objects.filter(patient=patient).order_by("created_at", "id").values(*fields).iterator(chunk_size=2000))
+    # Who read the record, when, what and how, in words: people by name and role (staff never by
+    # email, as in the portal), what by its label. Staff IP addresses and browsers are theirs, not
+    # the patient's.
+    fields = ("created_at", "actor_id", "actor_label", "action", "resource", "channel")
+    rows = list(AccessLog.objects.filter(patient=patient).order_by("created_at", "id").values(*fields))
+    names = people_named((row["actor_id"] for row in rows), with_email=False)
+    return [
+        {
+            "created_at": row["created_at"],
+            "who": actor_in_words(
+                actor_id=row["actor_id"], actor_label=actor_label_for_patients(row["actor_label"]), names=names
+            ),
+            "what": access_resource_label(row["resource"]),
+            "resource": row["resource"],
+            "action": row["action"],
+            "channel": row["channel"],
+        }
+        for row in rows
+    ]
 
 
 _FACT_COLUMNS = {
@@ -172,8 +189,8 @@ def _sections() -> tuple[ExportSection, ...]:
             _section_access_log,
             (
                 ("created_at", gettext_lazy("When")),
-                ("actor_label", gettext_lazy("Who")),
-                ("resource", gettext_lazy("What")),
+                ("who", gettext_lazy("Who")),
+                ("what", gettext_lazy("What")),
                 ("channel", gettext_lazy("How"), dict(AccessChannel.choices)),
             ),
             order=50,
