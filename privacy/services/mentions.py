@@ -5,13 +5,17 @@ a reason. Either decision is recorded on the item (who, when, why) and in its hi
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
+from django.urls import reverse
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from core.privacy import Mention, PrivacyShare, shares
 from core.records import save_validated
+from notifications.services import staff_notify
 
 from ..models import ErasureMention, MentionStatus, PrivacyRequest
 from ..permissions import actor_may_decide_privacy
@@ -27,7 +31,8 @@ def erasure_mentions_find(*, patient) -> list[tuple[PrivacyShare, Mention]]:
 
 
 def erasure_mentions_record(*, actor, request: PrivacyRequest, found: list[tuple[PrivacyShare, Mention]]) -> list[ErasureMention]:
-    """Part of `privacy_erase` (which checks its actor): one item to review per row found."""
+    """Part of `privacy_erase` (which checks its actor): one item to review per row found; the
+    administrators are told how many wait (no name in the message)."""
     if not actor_may_decide_privacy(actor):
         raise PermissionDenied
     items = []
@@ -42,6 +47,21 @@ def erasure_mentions_record(*, actor, request: PrivacyRequest, found: list[tuple
         )
         save_validated(item, actor=actor)
         items.append(item)
+    if items:
+        for admin in get_user_model().objects.filter(is_superuser=True, is_active=True):
+            with translation.override(admin.preferred_language):
+                staff_notify(
+                    user=admin,
+                    title=_("Mentions of an erased patient to review"),
+                    body=ngettext(
+                        "Erasure request #%(id)s found %(n)d mention in another patient's record.",
+                        "Erasure request #%(id)s found %(n)d mentions in other patients' records.",
+                        len(items),
+                    )
+                    % {"id": request.pk, "n": len(items)},
+                    link=reverse("admin:privacy_erasuremention_changelist"),
+                    dedupe_key=f"privacy-erasure-mentions:{request.pk}:{admin.pk}",
+                )
     return items
 
 

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from core.privacy import MentionFinder
+from notifications.models import OutboxItem
 from patients.models import ClinicalNote
 from patients.services import clinical_note_create, clinical_note_mentions_redact, patient_update
 from privacy import tasks
@@ -73,6 +74,10 @@ def test_the_erasure_lists_mentions_in_other_records_and_rewrites_none_of_them(p
     assert (before.texts, before.in_current_text) == (["PETRA COLOMBÒ"], False)
     # while her own note is scrubbed by the erasure as before
     assert "Colombo" not in ClinicalNote.objects.get(pk=quoting_notes["own"].pk).text
+    # and the administrators are told, without a name in the message
+    told = OutboxItem.objects.filter(topic="staff.notification", dedupe_key__startswith=f"privacy-erasure-mentions:{erasure.pk}:")
+    assert {(item.channel, item.recipient_user) for item in told} == {("in_app", admin_ada), ("email", admin_ada)}
+    assert all("2 mentions" in str(item.payload) and "Colombo" not in str(item.payload) for item in told)
 
 
 def test_an_administrator_redacts_a_mention_in_the_note_and_its_history(client, petra, patient_petra, admin_ada, quoting_notes):
