@@ -21,7 +21,8 @@ from core.privacy import (
     patient_rows_scrub,
     share_register,
 )
-from patients.access import actor_in_words, actor_label_for_patients, people_named
+from patients.access import actor_in_words, actor_label_for_patients
+from patients.selectors import people_named
 
 from .models import Consent, ConsentLedgerEntry, ConsentMethod, ConsentStatus, LedgerEvent, Purpose, RepresentativeCapacity
 from .selectors import consents_with_effective_status

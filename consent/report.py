@@ -21,8 +21,9 @@ from accounts.permissions import user_is_administrator
 from accounts.roles import Role
 from audit.chain import verification_latest, verification_run
 from audit.models import ChainVerification
-from patients.access import access_resource_label, actor_in_words, people_named
+from patients.access import access_resource_label, actor_in_words
 from patients.models import AccessChannel, AccessLog, Patient
+from patients.selectors import people_named
 
 from .models import ConsentLedgerEntry, LedgerEvent, Purpose
 

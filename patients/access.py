@@ -4,7 +4,7 @@
 auditors see for it. `access_log_record` refuses a code that is not here, so a new kind of read
 cannot reach the log without its label.
 
-`people_named`: who acted, as a person and a role ("Paul Lefèvre (patient)", "Alice Martin (care
+`ROLE_NAMES` and `actor_in_words`, with `patients.selectors.people_named`: who acted, as a person and a role ("Paul Lefèvre (patient)", "Alice Martin (care
 manager)"), for the audit report, the access-log admin and a patient's data export. Chained rows
 keep naming people by email or account number (an erasure never rewrites them); these words are
 worked out when a page is shown, from the accounts and records as they are now — so an erased
@@ -13,11 +13,6 @@ patient reads as their pseudonym.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
-from django.db.models import Prefetch
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -63,55 +58,6 @@ ROLE_NAMES = {
     Role.EVENT_PLANNER: _("event planner"),
     Role.PATIENT: _("patient"),
 }
-
-
-def _patient_record(user):
-    if not hasattr(user, "patient_record"):
-        from .models import Patient
-
-        user.patient_record = Patient.objects.filter(user=user).only("id", "user_id", "given_name", "family_name").first()
-    return user.patient_record
-
-
-def _role_of(user) -> Role | None:
-    if user.is_superuser:
-        return Role.ADMINISTRATOR
-    names = {group.name for group in user.groups.all()}
-    if _patient_record(user) is not None:
-        names.add(Role.PATIENT.value)
-    return next((role for role in ROLE_NAMES if role.value in names), None)
-
-
-def person_label(user, *, with_email: bool = True) -> str:
-    """One user in words: their name (a patient's from their record) and role. Without a name,
-    staff read as their email when `with_email` (staff pages), else as "a staff member" (a
-    patient's own export names staff as the portal does, never by email). Expects `user` as
-    `people_named` fetches it (groups and patient record at hand), or costs two queries."""
-    record = _patient_record(user)
-    name = record.full_name if record is not None else user.get_full_name()
-    if not name:
-        name = user.email if with_email else gettext("a staff member") if user.is_staff else gettext("a portal user")
-    role = _role_of(user)
-    return f"{name} ({ROLE_NAMES[role]})" if role is not None else name
-
-
-def people_named(user_ids: Iterable[int | None], *, with_email: bool = True) -> dict[int, str]:
-    """`person_label` for each user id, in three queries whatever their number (users, their
-    groups, their patient records)."""
-    from .models import Patient
-
-    ids = {pk for pk in user_ids if pk}
-    if not ids:
-        return {}
-    users = list(
-        get_user_model()
-        .objects.filter(pk__in=ids)
-        .prefetch_related(Prefetch("groups", queryset=Group.objects.only("id", "name")))
-    )
-    records = {p.user_id: p for p in Patient.objects.filter(user_id__in=ids).only("id", "user_id", "given_name", "family_name")}
-    for user in users:
-        user.patient_record = records.get(user.pk)
-    return {user.pk: person_label(user, with_email=with_email) for user in users}
 
 
 def actor_label_for_patients(label: str) -> str:

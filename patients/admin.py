@@ -11,7 +11,7 @@ from simple_history.admin import SimpleHistoryAdmin
 from accounts.permissions import user_is_administrator
 
 from . import selectors, services
-from .access import ACCESS_RESOURCE_LABELS, access_resource_label, actor_in_words, people_named
+from .access import ACCESS_RESOURCE_LABELS, access_resource_label, actor_in_words
 from .models import (
     AccessChannel,
     AccessLog,
@@ -421,14 +421,14 @@ class AccessLogAdmin(admin.ModelAdmin):
     def who(self, obj):
         words = getattr(obj, "actor_in_words", None)
         if words is None:  # the change page: one row
-            words = _actor_words(obj, people_named([obj.actor_id]))
+            words = _actor_words(obj, selectors.people_named([obj.actor_id]))
         return words
 
     def get_changelist_instance(self, request):
         # Name the page's readers in three queries, whatever the number of rows.
         changelist = super().get_changelist_instance(request)
         changelist.result_list = list(changelist.result_list)
-        names = people_named(row.actor_id for row in changelist.result_list)
+        names = selectors.people_named(row.actor_id for row in changelist.result_list)
         for row in changelist.result_list:
             row.actor_in_words = _actor_words(row, names)
         return changelist

@@ -38,7 +38,7 @@ from core.privacy import (
     user_label,
 )
 
-from .access import access_resource_label, actor_in_words, actor_label_for_patients, people_named
+from .access import access_resource_label, actor_in_words, actor_label_for_patients
 from .models import (
     AccessChannel,
     AccessLog,
@@ -55,7 +55,7 @@ from .models import (
     PatientIdentifier,
     Procedure,
 )
-from .selectors import CLINICAL_MODELS, care_team_for_patient, notes_for_patient
+from .selectors import CLINICAL_MODELS, care_team_for_patient, notes_for_patient, people_named
 from .services import clinical_note_mentions_redact
 
 
