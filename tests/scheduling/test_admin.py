@@ -379,6 +379,31 @@ def test_the_reason_for_the_visit_is_clinical(client, request, who, front_desk_f
     assert "Persistent cough" not in client.get(f"{base}history/").content.decode()
 
 
+def test_the_history_list_of_changes_holds_no_clinical_value_for_the_front_desk(
+    client, front_desk_fay, care_manager_alice, paul, practitioner_paula, service, monday
+):
+    visit = book(front_desk_fay, paul, practitioner_paula, service, at(monday, 9, 30), reason="Persistent cough for two weeks")
+    appointment_intake_submit(
+        actor=front_desk_fay,
+        appointment=visit,
+        contact_phone="+33 6 11 22 33 44",
+        contact_email="",
+        answers={"symptoms": "Chest pain at night"},
+    )
+    Appointment.objects.filter(pk=visit.pk).update(reason="Cough and fever")  # as an import might
+    visit.refresh_from_db()
+    visit._history_user = front_desk_fay
+    visit.save()
+    url = f"/admin/scheduling/appointment/{visit.pk}/history/"
+    client.force_login(front_desk_fay)
+    page = client.get(url).content.decode()
+    assert "+33 6 11 22 33 44" in page  # the list of changes is there
+    assert "Chest pain" not in page and "cough" not in page.lower()
+    client.force_login(care_manager_alice)
+    page = client.get(url).content.decode()
+    assert "Chest pain" in page and "Cough and fever" in page
+
+
 # --- move, cancel, arrived -----------------------------------------------------------------------
 
 
