@@ -104,7 +104,21 @@ class ConsentAdmin(admin.ModelAdmin):
     change_form_template = "consent/admin_change_form.html"
     autocomplete_fields = ("patient",)
     fieldsets = (
-        (None, {"fields": ("patient", "purpose", "shown_status", "version", "language", "signer_name")}),
+        (
+            None,
+            {
+                "fields": (
+                    "patient",
+                    "purpose",
+                    "shown_status",
+                    "version",
+                    "language",
+                    "signer_name",
+                    "representative_name",
+                    "representative_capacity",
+                )
+            },
+        ),
         (_("How and where"), {"fields": ("method", "signed_at", "witness", "recorded_by", "ip_address", "user_agent")}),
         (_("Evidence"), {"fields": ("text_sha256", "receipt_sha256", "receipt_link", "scan_link")}),
         (_("End"), {"fields": ("expires_at", "withdrawn_at", "withdrawn_by", "withdrawal_reason")}),
@@ -253,6 +267,7 @@ class ConsentAdmin(admin.ModelAdmin):
                     purpose=data["purpose"],
                     method=data["method"],
                     signer_name=data["signer_name"],
+                    representative_capacity=data["representative_capacity"],
                     language=data["language"] or None,
                     witness=request.user if data["method"] == ConsentMethod.IN_PERSON else None,
                     scanned_document=data["scanned_document"],
@@ -267,7 +282,7 @@ class ConsentAdmin(admin.ModelAdmin):
                 messages.success(request, gettext("The consent is recorded; its receipt is ready."))
                 return HttpResponseRedirect(reverse("admin:consent_consent_change", args=[quote(consent.pk)]))
         fieldsets = [
-            (None, {"fields": ["patient", "purpose", "method", "signer_name", "language"]}),
+            (None, {"fields": ["patient", "purpose", "method", "signer_name", "representative_capacity", "language"]}),
             (_("Paper form"), {"fields": ["scanned_document"]}),
             (_("Validity"), {"fields": ["expires_at"]}),
         ]

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 from patients.models import Language
 
-from .models import LANGUAGES, Consent, ConsentMethod, Purpose
+from .models import LANGUAGES, Consent, ConsentMethod, Purpose, RepresentativeCapacity
 
 MAX_SCAN_BYTES = 10 * 1024 * 1024
 MAX_RECEIPT_BYTES = 10 * 1024 * 1024
@@ -32,6 +32,12 @@ class ConsentSignForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
         help_text=_("Typing your name here is your signature."),
         error_messages={"required": _("Type your full name to sign.")},
+    )
+    representative_capacity = forms.ChoiceField(
+        label=_("You sign as"),
+        required=False,
+        choices=[("", _("The patient")), *RepresentativeCapacity.choices],
+        help_text=_("Signing for the patient? Choose in what capacity, and type your own name above."),
     )
     agree = forms.BooleanField(
         label=_("I have read and agree"),
@@ -121,6 +127,12 @@ class StaffConsentRecordForm(forms.Form):
         label=_("Signer's full name"),
         max_length=200,
         help_text=_("As the patient (or their representative) wrote or typed it."),
+    )
+    representative_capacity = forms.ChoiceField(
+        label=_("Signed by"),
+        required=False,
+        choices=[("", _("The patient")), *RepresentativeCapacity.choices],
+        help_text=_("When a representative signed for the patient: in what capacity (the name above is theirs)."),
     )
     language = forms.ChoiceField(
         label=_("Language of the text the patient read"),

@@ -83,6 +83,14 @@ class ConsentMethod(models.TextChoices):
     API = "api", _("Through the API")
 
 
+class RepresentativeCapacity(models.TextChoices):
+    """In what capacity someone other than the patient signs for them."""
+
+    PARENT = "parent", _("Parent of a minor")
+    GUARDIAN = "guardian", _("Legal guardian")
+    HEALTH_CARE_PROXY = "health_care_proxy", _("Health care proxy (power of attorney)")
+
+
 class Consent(models.Model):
     """A patient's consent to one purpose: who, when, how, from where, and the hash of the exact text."""
 
@@ -93,6 +101,11 @@ class Consent(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=ConsentStatus.choices, default=ConsentStatus.ACTIVE)
     method = models.CharField(_("how it was given"), max_length=16, choices=ConsentMethod.choices)
     signer_name = models.CharField(_("signer's typed name"), max_length=200)
+    # Blank when the patient signed; else the named person who signed for them, and in what capacity.
+    representative_name = models.CharField(_("representative who signed"), max_length=200, blank=True)
+    representative_capacity = models.CharField(
+        _("capacity of the representative"), max_length=32, choices=RepresentativeCapacity.choices, blank=True
+    )
     signed_at = models.DateTimeField(_("signed at"), default=timezone.now)
     ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
@@ -116,6 +129,12 @@ class Consent(models.Model):
                 condition=Q(status="active"),
                 name="consent_one_active_per_purpose",
                 violation_error_message=_("This patient already has an active consent for this purpose."),
+            ),
+            models.CheckConstraint(
+                condition=Q(representative_name="", representative_capacity="")
+                | (~Q(representative_name="") & ~Q(representative_capacity="")),
+                name="consent_representative_named_with_capacity",
+                violation_error_message=_("A representative who signs is named, with their capacity."),
             ),
         ]
         indexes = [

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from core.privacy import (
     ERASED_GIVEN_NAME,
+    ERASED_TEXT,
     ErasureContext,
     ExportSection,
     Identity,
@@ -20,8 +21,10 @@ from core.privacy import (
     patient_rows_scrub,
     share_register,
 )
+from patients.access import actor_in_words, actor_label_for_patients
+from patients.selectors import people_named
 
-from .models import Consent, ConsentLedgerEntry, ConsentMethod, ConsentStatus, LedgerEvent, Purpose
+from .models import Consent, ConsentLedgerEntry, ConsentMethod, ConsentStatus, LedgerEvent, Purpose, RepresentativeCapacity
 from .selectors import consents_with_effective_status
 from .services import consent_withdraw
 
@@ -36,6 +39,8 @@ def _section_consents(patient) -> list[dict]:
             "language": c.language,
             "method": c.method,
             "signer_name": c.signer_name,
+            "representative_name": c.representative_name,
+            "representative_capacity": c.representative_capacity,
             "signed_at": c.signed_at,
             "ip_address": c.ip_address,
             "text_sha256": c.text_sha256,
@@ -51,8 +56,33 @@ def _section_consents(patient) -> list[dict]:
 
 
 def _section_ledger(patient) -> list[dict]:
-    fields = ("chain_seq", "at", "consent_id", "purpose", "event", "actor_label", "text_sha256", "receipt_sha256", "detail")
-    return list(ConsentLedgerEntry.objects.filter(patient=patient).order_by("chain_seq").values(*fields))
+    # Who acted in words, as in the access log's section: a person and a role, never an account
+    # number or a staff email; background work by its name.
+    fields = (
+        "chain_seq",
+        "at",
+        "consent_id",
+        "purpose",
+        "event",
+        "actor_id",
+        "actor_label",
+        "text_sha256",
+        "receipt_sha256",
+        "detail",
+    )
+    rows = list(ConsentLedgerEntry.objects.filter(patient=patient).order_by("chain_seq").values(*fields))
+    names = people_named((row["actor_id"] for row in rows), with_email=False)
+    return [
+        {key: value for key, value in row.items() if key not in ("actor_id", "actor_label")}
+        | {
+            "by": actor_in_words(
+                actor_id=row["actor_id"],
+                actor_label=actor_label_for_patients(row["actor_label"]),
+                names=names,
+            )
+        }
+        for row in rows
+    ]
 
 
 SECTIONS = (
@@ -65,6 +95,11 @@ SECTIONS = (
             ("status", gettext_lazy("Status"), dict(ConsentStatus.choices)),
             ("method", gettext_lazy("How it was given"), dict(ConsentMethod.choices)),
             ("signer_name", gettext_lazy("Signed by")),
+            (
+                "representative_capacity",
+                gettext_lazy("Signed as"),
+                {"": gettext_lazy("The patient"), **dict(RepresentativeCapacity.choices)},
+            ),
             ("signed_at", gettext_lazy("Signed at")),
             ("withdrawn_at", gettext_lazy("Withdrawn at")),
         ),
@@ -78,7 +113,7 @@ SECTIONS = (
             ("at", gettext_lazy("When")),
             ("purpose", gettext_lazy("Purpose"), dict(Purpose.choices)),
             ("event", gettext_lazy("Event"), dict(LedgerEvent.choices)),
-            ("actor_label", gettext_lazy("By")),
+            ("by", gettext_lazy("By")),
         ),
         order=41,
     ),
@@ -86,7 +121,8 @@ SECTIONS = (
 
 
 def _identity(patient) -> Identity:
-    """The names typed as signatures, in every version."""
+    """The names typed as signatures, in every version (a representative's included: naming the
+    patient's parent or guardian points to the patient)."""
     return Identity().add(
         distinctive=[
             *Consent.history.filter(patient_id=patient.pk).values_list("signer_name", flat=True),
@@ -105,6 +141,7 @@ def _erase(ctx: ErasureContext) -> None:
     for qs in (Consent.objects.filter(patient=patient), Consent.history.filter(patient_id=patient.pk)):
         for receipt, scan in qs.values_list("receipt_path", "scanned_document"):
             ctx.files += [p for p in (receipt, scan) if p]
+        qs.exclude(representative_name="").update(representative_name=ERASED_TEXT)
         qs.update(
             signer_name=f"{ERASED_GIVEN_NAME} {ctx.pseudonym}",
             receipt_path="",

@@ -21,8 +21,9 @@ from accounts.permissions import user_is_administrator
 from accounts.roles import Role
 from audit.chain import verification_latest, verification_run
 from audit.models import ChainVerification
-from patients.access import access_resource_label
+from patients.access import access_resource_label, actor_in_words
 from patients.models import AccessChannel, AccessLog, Patient
+from patients.selectors import people_named
 
 from .models import ConsentLedgerEntry, LedgerEvent, Purpose
 
@@ -141,8 +142,9 @@ def audit_entries(*, user, filters: AuditFilters) -> QuerySet:
     """Reads and consent events in one list, newest first, as dicts with the same keys.
 
     One SQL UNION ALL, so a page is one query (and its count one more) whatever its size.
-    Keys: at, kind, actor, patient_id, mrn, channel, what (resource or purpose), event, ip,
-    seq (chain sequence number) and hash (entry hash).
+    Keys: at, kind, actor (the label the row was written with), actor_id, patient_id, mrn,
+    patient_given, patient_family, channel, what (resource or purpose), event, ip, seq (chain
+    sequence number) and hash (entry hash).
     """
     reads = (
         audit_reads(user=user, filters=filters)
@@ -151,8 +153,11 @@ def audit_entries(*, user, filters: AuditFilters) -> QuerySet:
             e_at=F("created_at"),
             e_kind=Value(KIND_READ, output_field=CharField()),
             e_actor=F("actor_label"),
+            e_actor_id=F("actor_id"),
             e_patient_id=F("patient_id"),
             e_mrn=F("patient__mrn"),
+            e_patient_given=F("patient__given_name"),
+            e_patient_family=F("patient__family_name"),
             e_channel=F("channel"),
             e_what=F("resource"),
             e_event=F("action"),
@@ -168,8 +173,11 @@ def audit_entries(*, user, filters: AuditFilters) -> QuerySet:
             e_at=F("at"),
             e_kind=Value(KIND_CONSENT, output_field=CharField()),
             e_actor=F("actor_label"),
+            e_actor_id=F("actor_id"),
             e_patient_id=F("patient_id"),
             e_mrn=F("patient__mrn"),
+            e_patient_given=F("patient__given_name"),
+            e_patient_family=F("patient__family_name"),
             e_channel=Value("", output_field=CharField()),
             e_what=F("purpose"),
             e_event=F("event"),
@@ -191,6 +199,37 @@ def audit_entry_as_row(values: dict) -> dict:
     return {key.removeprefix("e_"): value for key, value in values.items()}
 
 
+def audit_people(*, rows: list[dict], summary: dict | None = None) -> dict[int, str]:
+    """Everyone who acted in these rows and the summary's top readers, named in words ("Paul
+    Lefèvre (patient)", "Alice Martin (care manager)"): three queries, whatever their number."""
+    ids = [row["actor_id"] for row in rows]
+    if summary is not None:
+        ids += [row["actor_id"] for row in summary["reads_by_actor"]]
+    return people_named(ids)
+
+
+def audit_rows_named(rows: list[dict], *, names: dict[int, str]) -> list[dict]:
+    """The rows with who acted and whose record, in words: `actor_name` (a person and role, or
+    "Salus (automatic task: data export)") and `patient_name` ("LEFÈVRE, Paul")."""
+    return [
+        row
+        | {
+            "actor_name": actor_in_words(actor_id=row["actor_id"], actor_label=row["actor"] or "", names=names),
+            "patient_name": f"{(row['patient_family'] or '').upper()}, {row['patient_given'] or ''}",
+        }
+        for row in rows
+    ]
+
+
+def audit_summary_named(summary: dict, *, names: dict[int, str]) -> dict:
+    """The summary's top readers in words (`actor_name`), from `audit_people`."""
+    by_actor = [
+        row | {"actor_name": actor_in_words(actor_id=row["actor_id"], actor_label=row["actor"], names=names)}
+        for row in summary["reads_by_actor"]
+    ]
+    return summary | {"reads_by_actor": by_actor}
+
+
 def audit_summary(*, user, filters: AuditFilters) -> dict:
     """The counts at the top of the report: three grouped queries, whatever the number of rows."""
     reads = audit_reads(user=user, filters=filters)
@@ -201,8 +240,11 @@ def audit_summary(*, user, filters: AuditFilters) -> dict:
         for row in reads.order_by().values("channel").annotate(n=Count("id")).order_by("-n", "channel")
     ]
     by_actor = [
-        {"actor": row["actor_label"], "count": row["n"]}
-        for row in reads.order_by().values("actor_label").annotate(n=Count("id")).order_by("-n", "actor_label")[:TOP_ACTORS]
+        {"actor": row["actor_label"], "actor_id": row["actor_id"], "count": row["n"]}
+        for row in reads.order_by()
+        .values("actor_label", "actor_id")
+        .annotate(n=Count("id"))
+        .order_by("-n", "actor_label")[:TOP_ACTORS]
     ]
     purpose_labels = dict(Purpose.choices)
     by_purpose: dict[str, dict] = {}

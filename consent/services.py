@@ -17,6 +17,7 @@ from audit.chain import chain_append
 from core.actors import SystemActor
 from core.files import private_file_write
 from core.records import actor_label, actor_user
+from core.text import names_match
 from notifications.services import outbox_event_emit
 
 from . import events
@@ -30,6 +31,7 @@ from .models import (
     ConsentTemplateVersion,
     LedgerEvent,
     Purpose,
+    RepresentativeCapacity,
 )
 from .permissions import (
     actor_may_sweep_consents,
@@ -113,6 +115,7 @@ def consent_sign(
     purpose: Purpose | str,
     method: ConsentMethod | str,
     signer_name: str,
+    representative_capacity: RepresentativeCapacity | str = "",
     language: str | None = None,
     version: ConsentTemplateVersion | None = None,
     ip_address: str | None = None,
@@ -126,6 +129,10 @@ def consent_sign(
     The text signed is the version's text in the signer's language; its SHA-256 goes into the
     consent row, the ledger and the receipt. In-person consent needs a witness, paper consent
     its scanned form.
+
+    The typed name is the signature: it must be the patient's name (accents, case and word order
+    aside), unless a representative signs for them, in a `representative_capacity`, with their own
+    name — which the consent then records as the representative's.
     """
     purpose = Purpose(purpose)
     method = ConsentMethod(method)
@@ -143,8 +150,20 @@ def consent_sign(
     elif version.effective_from > timezone.localdate():
         errors["version"] = _("This version is not in force yet.")
     signer_name = " ".join((signer_name or "").split())
+    representative_capacity = representative_capacity or ""
+    if representative_capacity and representative_capacity not in RepresentativeCapacity.values:
+        errors["representative_capacity"] = _("Choose one of the capacities offered.")
     if not signer_name:
         errors["signer_name"] = _("Type your full name to sign.")
+    elif len(signer_name) > 200:
+        errors["signer_name"] = _("A name is at most 200 characters.")
+    elif not representative_capacity and not names_match(signer_name, patient.given_name, patient.family_name):
+        errors["signer_name"] = _(
+            "The name typed is not the patient's name. Type the patient's full name, or, when signing for "
+            "the patient, choose in what capacity and type your own name."
+        )
+    elif representative_capacity and names_match(signer_name, patient.given_name, patient.family_name):
+        errors["signer_name"] = _("A representative signs with their own name, not the patient's.")
     if method is ConsentMethod.IN_PERSON and witness is None:
         errors["witness"] = _("An in-person consent needs a staff witness.")
     if method is ConsentMethod.PAPER and not scanned_document:
@@ -168,7 +187,9 @@ def consent_sign(
         version=version,
         language=language,
         method=method,
-        signer_name=signer_name[:200],
+        signer_name=signer_name,
+        representative_name=signer_name if representative_capacity else "",
+        representative_capacity=representative_capacity,
         signed_at=timezone.now(),
         ip_address=ip_address or None,
         user_agent=(user_agent or "")[:300],

@@ -2,7 +2,6 @@
 download a receipt, verify a receipt against the ledger."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
@@ -12,6 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from core.auth import login_required_landing
 from core.files import private_file_path
 from core.forms import form_errors_from_service
 from core.http import client_ip, client_user_agent
@@ -75,7 +75,7 @@ def receipt_response(consent) -> FileResponse:
     return response
 
 
-@login_required
+@login_required_landing()
 def consent_list(request):
     patient = patient_for_portal_user(user=request.user)
     consents = list(consents_for_patient(patient=patient))
@@ -91,7 +91,7 @@ def consent_list(request):
     )
 
 
-@login_required
+@login_required_landing()  # the page's query string (where to go next) stays out of the sign-in URL
 @require_http_methods(["GET", "POST"])
 def consent_sign_page(request, purpose: str):
     patient = patient_for_portal_user(user=request.user)
@@ -119,6 +119,7 @@ def consent_sign_page(request, purpose: str):
                         purpose=purpose,
                         method="portal",
                         signer_name=form.cleaned_data["signer_name"],
+                        representative_capacity=form.cleaned_data["representative_capacity"],
                         language=language,
                         version=version,
                         ip_address=client_ip(request),
@@ -150,7 +151,7 @@ def consent_sign_page(request, purpose: str):
     )
 
 
-@login_required
+@login_required_landing("consent:list")  # the consent's id stays out of the sign-in URL
 @require_http_methods(["GET", "POST"])
 def consent_withdraw_page(request, pk: int):
     patient = patient_for_portal_user(user=request.user)
@@ -177,7 +178,7 @@ def consent_withdraw_page(request, pk: int):
     )
 
 
-@login_required
+@login_required_landing("consent:list")  # the consent's id stays out of the sign-in URL
 def consent_receipt(request, pk: int):
     """The receipt for the patient themself, or for staff who may open the patient (access-logged)."""
     consent, by_staff = consent_receipt_get_for_user(user=request.user, pk=pk)
@@ -193,7 +194,7 @@ def consent_receipt(request, pk: int):
     return response
 
 
-@login_required
+@login_required_landing()
 @require_http_methods(["GET", "POST"])
 def consent_verify(request):
     """Check a receipt (or a SHA-256) against the ledger. Staff and patients; the patient's name

@@ -10,7 +10,12 @@ modules. A share gives
   a contact's phone), gathered before anything is erased, so that every share's free text can be
   searched for all of it;
 - `erase(ctx)`: what the erasure does to the app's own rows (pseudonymize, withdraw, cancel,
-  blank), in `erase_order` — only the app's own tables.
+  blank), in `erase_order` — only the app's own tables;
+- `mentions(patient)`: where *other* patients' records quote the patient (a neighbour named in
+  someone else's clinical note), current text and past versions, found before anything is erased.
+  Another patient's record is never rewritten silently: each mention becomes an item that an
+  administrator reviews, and `mention_redact(actor=, object_id=, texts=)` is the owning app's
+  service that redacts it when the administrator decides so.
 
 The text helpers below (`Identity.pattern`, `scrub`, `scrub_rows`, `patient_rows_scrub`) let a
 share replace identifying words in its free text the same way every other share does.
@@ -31,6 +36,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.module_loading import autodiscover_modules
 
 from .records import actor_user
+from .text import phone_digits, text_fold
 
 ERASED_GIVEN_NAME = "Erased"
 ERASED_TEXT = "[erased]"
@@ -119,12 +125,82 @@ class ErasureContext:
 
 
 @dataclass(frozen=True)
+class Mention:
+    """A row of another patient's record that quotes the erased patient: which row (`model` as
+    "app_label.model_name", its id), whose record it is, and the words found, as they are written
+    there (current text and past versions)."""
+
+    model: str
+    object_id: int
+    owner_patient_id: int
+    texts: tuple[str, ...]
+    in_current_text: bool
+
+
+class MentionFinder:
+    """Finds a person's names, email and phone numbers in free text, however they are written:
+    accents, case and punctuation aside for names, any spacing or country prefix for numbers
+    (the last nine digits decide). `found(text)` returns the words as written in `text`."""
+
+    PHONE_DIGITS_COMPARED = 9
+
+    def __init__(self, *, names: Iterable[str] = (), emails: Iterable[str] = (), phones: Iterable[str] = ()):
+        self.names = {n for n in (text_fold(x) for x in names) if len(n.replace(" ", "")) >= 5 and " " in n}
+        self.emails = {e.strip().lower() for e in emails if e and "@" in e}
+        self.phones = {d[-self.PHONE_DIGITS_COMPARED :] for d in (phone_digits(p) for p in phones) if len(d) >= 8}
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.emails or self.phones)
+
+    def found(self, text: str) -> list[str]:
+        text = text or ""
+        hits: list[str] = []
+        if self.names:
+            hits += _names_in(text, self.names)
+        lowered = text.lower()
+        hits += [text[i : i + len(e)] for e in self.emails for i in _all_indexes(lowered, e)]
+        for run in _PHONE_RUN.finditer(text):
+            digits = phone_digits(run.group())
+            if len(digits) >= 8 and digits[-self.PHONE_DIGITS_COMPARED :] in self.phones:
+                hits.append(run.group().strip())
+        return list(dict.fromkeys(hits))
+
+
+_PHONE_RUN = re.compile(r"\+?\d[\d\s().-]{6,}\d")
+_WORD = re.compile(r"\w+")
+
+
+def _all_indexes(haystack: str, needle: str) -> list[int]:
+    out, start = [], haystack.find(needle)
+    while start != -1:
+        out.append(start)
+        start = haystack.find(needle, start + 1)
+    return out
+
+
+def _names_in(text: str, names: set[str]) -> list[str]:
+    """Each folded name, as a run of whole words of `text` (written in any case and accents)."""
+    words = list(_WORD.finditer(text))
+    folded = [text_fold(w.group()) for w in words]
+    hits = []
+    for name in names:
+        parts = name.split()
+        n = len(parts)
+        for i in range(len(words) - n + 1):
+            if folded[i : i + n] == parts:
+                hits.append(text[words[i].start() : words[i + n - 1].end()])
+    return hits
+
+
+@dataclass(frozen=True)
 class PrivacyShare:
     app_label: str
     export_sections: tuple[ExportSection, ...] = ()
     identity: Callable[[Any], Identity] | None = None
     erase: Callable[[ErasureContext], None] | None = None
     erase_order: int = 100
+    mentions: Callable[[Any], list[Mention]] | None = None
+    mention_redact: Callable[..., None] | None = None
 
 
 _SHARES: dict[str, PrivacyShare] = {}

@@ -17,7 +17,7 @@ from accounts.permissions import user_is_administrator
 from notifications.admin import NotificationSubject, notification_describer_register
 
 from . import selectors, services
-from .access import ACCESS_RESOURCE_LABELS, access_resource_label
+from .access import ACCESS_RESOURCE_LABELS, access_resource_label, actor_in_words
 from .models import (
     AccessChannel,
     AccessLog,
@@ -449,8 +449,23 @@ class AccessLogAdmin(admin.ModelAdmin):
     """Read-only for administrators: the log is evidence, not data to edit. Resources read are
     named in words (`patients.access`), patients by their record."""
 
-    list_display = ("created_at", "actor_label", "patient", "action", "resource_read", "channel", "ip_address")
+    list_display = ("created_at", "who", "patient", "action", "resource_read", "channel", "ip_address")
     list_select_related = ("patient",)
+    fields = (
+        "created_at",
+        "who",
+        "actor_label",
+        "patient",
+        "action",
+        "resource_read",
+        "channel",
+        "ip_address",
+        "user_agent",
+        "path",
+        "chain_seq",
+        "entry_hash",
+    )
+    readonly_fields = fields
     list_filter = ("channel", "action", AccessResourceFilter, ("created_at", admin.DateFieldListFilter))
     search_fields = ("=actor_label", "=patient__mrn")
     date_hierarchy = "created_at"
@@ -466,6 +481,22 @@ class AccessLogAdmin(admin.ModelAdmin):
     def resource_read(self, obj):
         return access_resource_label(obj.resource)
 
+    @admin.display(description=_("who"), ordering="actor_label")
+    def who(self, obj):
+        words = getattr(obj, "actor_in_words", None)
+        if words is None:  # the change page: one row
+            words = _actor_words(obj, selectors.people_named([obj.actor_id]))
+        return words
+
+    def get_changelist_instance(self, request):
+        # Name the page's readers in three queries, whatever the number of rows.
+        changelist = super().get_changelist_instance(request)
+        changelist.result_list = list(changelist.result_list)
+        names = selectors.people_named(row.actor_id for row in changelist.result_list)
+        for row in changelist.result_list:
+            row.actor_in_words = _actor_words(row, names)
+        return changelist
+
     def has_add_permission(self, request):
         return False
 
@@ -474,3 +505,7 @@ class AccessLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+def _actor_words(row: AccessLog, names: dict[int, str]) -> str:
+    return actor_in_words(actor_id=row.actor_id, actor_label=row.actor_label, names=names)

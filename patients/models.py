@@ -505,4 +505,7 @@ class AccessLog(ChainedRecord):
         verbose_name_plural = _("access log")
 
     def __str__(self) -> str:
-        return f"{self.actor_label} {self.action} {self.resource} of patient {self.patient_id} via {self.channel}"
+        # In words, as the access-log admin titles a row: what was read, of whom, when.
+        from .access import access_resource_label
+
+        return f"{access_resource_label(self.resource)} — {self.patient} — {self.created_at:%Y-%m-%d %H:%M}"

@@ -150,6 +150,13 @@ def user_may_link_portal_account(user, patient) -> bool:
     return user_is_administrator(user)
 
 
+def user_may_redact_note_mentions(user) -> bool:
+    """Rewriting words of a clinical note (a mention of someone erased) is an administrator's
+    decision, taken from the erasure's review list."""
+    actor_required(user)
+    return user_is_administrator(user)
+
+
 def user_may_review_note(user, note) -> bool:
     """Administrators, or a care manager currently on the patient's care team."""
     actor_required(user)

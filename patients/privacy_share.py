@@ -11,6 +11,11 @@ appear. The birth date becomes 1 January of the birth year: age stays known (dos
 readmission figures) while a full birth date, with a postal code and gender, singles out most
 people. The access log keeps its rows: it holds ids and staff labels, and its hash chain must
 still verify.
+
+Mentions: other patients' clinical notes (and every past version of them) that quote the erased
+patient's name, email or phone number ("Neighbour Petra Colombo (03 72 00 78 97) drives him")
+are listed for an administrator to review; they are another patient's record, redacted only
+when the administrator decides so (`clinical_note_mentions_redact`).
 """
 
 import datetime as dt
@@ -22,6 +27,8 @@ from core.privacy import (
     ErasureContext,
     ExportSection,
     Identity,
+    Mention,
+    MentionFinder,
     PrivacyShare,
     model_columns,
     patient_rows_scrub,
@@ -31,12 +38,13 @@ from core.privacy import (
     user_label,
 )
 
-from .access import ACCESS_RESOURCE_LABELS
+from .access import ACCESS_RESOURCE_LABELS, access_resource_label, actor_in_words, actor_label_for_patients
 from .models import (
     AccessChannel,
     AccessLog,
     AllergyIntolerance,
     CareTeamRole,
+    ClinicalNote,
     Condition,
     Encounter,
     Immunization,
@@ -47,8 +55,8 @@ from .models import (
     PatientIdentifier,
     Procedure,
 )
-from .selectors import CLINICAL_MODELS, care_team_for_patient, notes_for_patient
-from .services import _list_entries_follow
+from .selectors import CLINICAL_MODELS, care_team_for_patient, notes_for_patient, people_named
+from .services import _list_entries_follow, clinical_note_mentions_redact
 
 
 def _section_patient(patient: Patient) -> dict:
@@ -95,9 +103,25 @@ def _facts(model):
 
 
 def _section_access_log(patient: Patient) -> list[dict]:
-    # Who read the record, when, what and how. Staff IP addresses and browsers are theirs, not the patient's.
-    fields = ("created_at", "actor_label", "action", "resource", "channel")
-    return list(AccessLog.objects.filter(patient=patient).order_by("created_at", "id").values(*fields).iterator(chunk_size=2000))
+    # Who read the record, when, what and how, in words: people by name and role (staff never by
+    # email, as in the portal), what by its label. Staff IP addresses and browsers are theirs, not
+    # the patient's.
+    fields = ("created_at", "actor_id", "actor_label", "action", "resource", "channel")
+    rows = list(AccessLog.objects.filter(patient=patient).order_by("created_at", "id").values(*fields))
+    names = people_named((row["actor_id"] for row in rows), with_email=False)
+    return [
+        {
+            "created_at": row["created_at"],
+            "who": actor_in_words(
+                actor_id=row["actor_id"], actor_label=actor_label_for_patients(row["actor_label"]), names=names
+            ),
+            "what": access_resource_label(row["resource"]),
+            "resource": row["resource"],
+            "action": row["action"],
+            "channel": row["channel"],
+        }
+        for row in rows
+    ]
 
 
 _FACT_COLUMNS = {
@@ -229,8 +253,8 @@ def _sections() -> tuple[ExportSection, ...]:
             _section_access_log,
             (
                 ("created_at", gettext_lazy("When")),
-                ("actor_label", gettext_lazy("Who")),
-                ("resource", gettext_lazy("What"), ACCESS_RESOURCE_LABELS),
+                ("who", gettext_lazy("Who")),
+                ("what", gettext_lazy("What")),
                 ("channel", gettext_lazy("How"), dict(AccessChannel.choices)),
             ),
             order=50,
@@ -301,4 +325,64 @@ def _erase(ctx: ErasureContext) -> None:
     scrub_rows(Patient.history.filter(id=patient.pk), ctx.identity.pattern())
 
 
-share_register(PrivacyShare(app_label="patients", export_sections=_sections(), identity=_identity, erase=_erase, erase_order=50))
+def _mention_finder(patient: Patient) -> MentionFinder:
+    """The patient's names (given and family, both orders), email and phone, as they are and as
+    every version of the record had them."""
+    fields = ("given_name", "family_name", "email", "phone")
+    versions = [*Patient.history.filter(id=patient.pk).values(*fields), {name: getattr(patient, name) for name in fields}]
+    return MentionFinder(
+        names=[n for v in versions for n in (f"{v['given_name']} {v['family_name']}", f"{v['family_name']} {v['given_name']}")],
+        emails=[v["email"] for v in versions],
+        phones=[v["phone"] for v in versions],
+    )
+
+
+def _mentions(patient: Patient) -> list[Mention]:
+    """Other patients' notes quoting the patient, current text and past versions. It reads every
+    other note once, in chunks: accents and phone punctuation cannot be matched by SQL portably,
+    and an erasure is a rare, background task."""
+    finder = _mention_finder(patient)
+    if not finder:
+        return []
+    found: dict[int, dict] = {}
+
+    def scan(rows, *, current: bool) -> None:
+        for note_id, owner_id, text in rows:
+            hits = finder.found(text)
+            if hits:
+                entry = found.setdefault(note_id, {"owner": owner_id, "texts": {}, "current": False})
+                entry["texts"].update(dict.fromkeys(hits))
+                entry["current"] = entry["current"] or current
+
+    others = ClinicalNote.objects.exclude(patient_id=patient.pk)
+    scan(others.values_list("pk", "patient_id", "text").iterator(chunk_size=2000), current=True)
+    versions = ClinicalNote.history.exclude(patient_id=patient.pk).filter(id__in=others.values("pk"))  # redactable ones
+    scan(versions.values_list("id", "patient_id", "text").iterator(chunk_size=2000), current=False)
+    return [
+        Mention(
+            model="patients.clinicalnote",
+            object_id=note_id,
+            owner_patient_id=entry["owner"],
+            texts=tuple(entry["texts"]),
+            in_current_text=entry["current"],
+        )
+        for note_id, entry in sorted(found.items())
+    ]
+
+
+def _mention_redact(*, actor, object_id: int, texts) -> None:
+    note = ClinicalNote.objects.get(pk=object_id)
+    clinical_note_mentions_redact(actor=actor, note=note, texts=texts)
+
+
+share_register(
+    PrivacyShare(
+        app_label="patients",
+        export_sections=_sections(),
+        identity=_identity,
+        erase=_erase,
+        erase_order=50,
+        mentions=_mentions,
+        mention_redact=_mention_redact,
+    )
+)

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from functools import reduce
 from operator import or_
 from typing import TYPE_CHECKING
 
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Subquery
+from django.db.models import F, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Collate, Upper
 from django.http import Http404
+from django.utils.translation import gettext
 
+from accounts.roles import Role
 from core.ids import id_or_404
 
+from .access import ROLE_NAMES
 from .models import (
     AllergyIntolerance,
     CareTeamMember,
@@ -267,3 +273,51 @@ def care_team_member_get_for_user(*, user, pk) -> CareTeamMember:
         )
     except CareTeamMember.DoesNotExist:
         raise Http404("No such care-team member.") from None
+
+
+# --- who acted, in words (the audit report, the access-log admin, a patient's export) ----------
+
+
+def _patient_record(user):
+    if not hasattr(user, "patient_record"):
+        user.patient_record = Patient.objects.filter(user=user).only("id", "user_id", "given_name", "family_name").first()
+    return user.patient_record
+
+
+def _role_of(user) -> Role | None:
+    if user.is_superuser:
+        return Role.ADMINISTRATOR
+    names = {group.name for group in user.groups.all()}
+    if _patient_record(user) is not None:
+        names.add(Role.PATIENT.value)
+    return next((role for role in ROLE_NAMES if role.value in names), None)
+
+
+def person_label(user, *, with_email: bool = True) -> str:
+    """One user in words: their name (a patient's from their record) and role. Without a name,
+    staff read as their email when `with_email` (staff pages), else as "a staff member" (a
+    patient's own export names staff as the portal does, never by email). Expects `user` as
+    `people_named` fetches it (groups and patient record at hand), or costs two queries."""
+    record = _patient_record(user)
+    name = record.full_name if record is not None else user.get_full_name()
+    if not name:
+        name = user.email if with_email else gettext("a staff member") if user.is_staff else gettext("a portal user")
+    role = _role_of(user)
+    return f"{name} ({ROLE_NAMES[role]})" if role is not None else name
+
+
+def people_named(user_ids: Iterable[int | None], *, with_email: bool = True) -> dict[int, str]:
+    """`person_label` for each user id, in three queries whatever their number (users, their
+    groups, their patient records)."""
+    ids = {pk for pk in user_ids if pk}
+    if not ids:
+        return {}
+    users = list(
+        get_user_model()
+        .objects.filter(pk__in=ids)
+        .prefetch_related(Prefetch("groups", queryset=Group.objects.only("id", "name")))
+    )
+    records = {p.user_id: p for p in Patient.objects.filter(user_id__in=ids).only("id", "user_id", "given_name", "family_name")}
+    for user in users:
+        user.patient_record = records.get(user.pk)  # type: ignore[attr-defined]  # read by person_label
+    return {user.pk: person_label(user, with_email=with_email) for user in users}

@@ -37,6 +37,7 @@ from .permissions import (
     user_may_change_patient_details,
     user_may_link_portal_account,
     user_may_manage_care_team,
+    user_may_redact_note_mentions,
     user_may_register_patient,
     user_may_review_note,
     user_may_write_note,
@@ -259,6 +260,39 @@ def clinical_note_review(*, actor: User, note: ClinicalNote) -> ClinicalNote:
         payload={"patient_id": note.patient_id, "note_id": note.pk},
     )
     return note
+
+
+NOTE_MENTION_REDACTED = "[redacted]"
+
+
+@transaction.atomic
+def clinical_note_mentions_redact(*, actor: User, note: ClinicalNote, texts: Iterable[str]) -> int:
+    """Replace each of `texts` (the words of a mention, exactly as written) by "[redacted]" in the
+    note and in every past version of it, then record the redaction as a new version by `actor`.
+    Returns how many rows (the note and its versions) changed."""
+    if not user_may_redact_note_mentions(actor):
+        raise PermissionDenied
+    texts = sorted({t for t in texts if t and t.strip()}, key=len, reverse=True)
+    if not texts:
+        raise ValidationError({"texts": _("Nothing to redact.")})
+
+    def redacted(value: str) -> str:
+        for t in texts:
+            value = value.replace(t, NOTE_MENTION_REDACTED)
+        return value
+
+    note = ClinicalNote.objects.select_for_update().get(pk=note.pk)
+    changed = 0
+    for version_id, text in ClinicalNote.history.filter(id=note.pk).values_list("history_id", "text"):
+        if redacted(text) != text:
+            ClinicalNote.history.filter(history_id=version_id).update(text=redacted(text))
+            changed += 1
+    if redacted(note.text) != note.text:
+        note.text = redacted(note.text)
+        note._change_reason = "Mention of an erased person redacted"  # type: ignore[attr-defined]
+        save_validated(note, actor=actor)
+        changed += 1
+    return changed
 
 
 def _access_log_row(

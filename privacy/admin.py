@@ -4,11 +4,12 @@ Staff who see a patient record requests received by letter or at the desk; only 
 decide an erasure, download an export or change a retention term. Every write calls a service.
 """
 
+from django.apps import apps
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
@@ -19,13 +20,23 @@ from accounts.permissions import user_is_administrator
 from core.forms import form_errors_from_service
 from patients.permissions import user_may_open_patients
 
-from .forms import DecisionForm, StaffPrivacyRequestForm
-from .models import PrivacyRequest, PrivacyRequestChannel, PrivacyRequestKind, PrivacyRequestStatus, RetentionRule
+from .forms import DecisionForm, MentionDecisionForm, StaffPrivacyRequestForm
+from .models import (
+    ErasureMention,
+    PrivacyRequest,
+    PrivacyRequestChannel,
+    PrivacyRequestKind,
+    PrivacyRequestStatus,
+    RetentionRule,
+)
 from .selectors import (
+    erasure_mention_get_for_user,
+    erasure_mentions_for_user,
     privacy_request_get_for_user,
     privacy_requests_for_user,
 )
 from .services import (
+    erasure_mention_decide,
     privacy_request_create,
     privacy_request_decide,
     privacy_request_retry,
@@ -218,3 +229,121 @@ class RetentionRuleAdmin(SimpleHistoryAdmin):
         labels = dict(RetentionRule._meta.get_field("category").flatchoices)
         lines = format_html_join(", ", "{}: {}", ((labels.get(k, k), n) for k, n in counts.items()))
         messages.info(request, format_html("{} {}", _("Would be purged now:"), lines or "—"))
+
+
+@admin.register(ErasureMention)
+class ErasureMentionAdmin(SimpleHistoryAdmin):
+    """Other patients' records that quote an erased patient, for administrators to redact or keep."""
+
+    list_display = ("id", "status", "record", "owner", "texts_shown", "found_at", "decided_by", "decided_at")
+    list_display_links = ("id", "record")
+    list_filter = ("status",)
+    show_full_result_count = False
+    list_per_page = 50
+    fields = (
+        "request",
+        ("model", "object_id"),
+        "owner_patient",
+        "texts",
+        "in_current_text",
+        "found_at",
+        "status",
+        ("decided_by", "decided_at"),
+        "decision_reason",
+    )
+    readonly_fields = tuple(f for row in fields for f in (row if isinstance(row, tuple) else (row,)))
+
+    def get_queryset(self, request):
+        return erasure_mentions_for_user(user=request.user)
+
+    def _administrator(self, request) -> bool:
+        return user_is_administrator(request.user)
+
+    def has_module_permission(self, request):
+        return self._administrator(request)
+
+    def has_view_permission(self, request, obj=None):
+        return self._administrator(request)
+
+    def has_add_permission(self, request):
+        return False  # found by erasures only
+
+    def has_change_permission(self, request, obj=None):
+        return False  # decided on its own page, through the service
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # the decision is the record
+
+    @admin.display(description=gettext_lazy("record"))
+    def record(self, obj):
+        return _record_label(obj)
+
+    @admin.display(description=gettext_lazy("in the record of"), ordering="owner_patient__family_name")
+    def owner(self, obj):
+        return str(obj.owner_patient) if obj.owner_patient_id else "—"
+
+    @admin.display(description=gettext_lazy("words found"))
+    def texts_shown(self, obj):
+        return "; ".join(obj.texts) if obj.texts else "—"
+
+    def get_urls(self):
+        own = [
+            path(
+                "<path:object_id>/decide/",
+                self.admin_site.admin_view(self.decide_view),
+                name="privacy_erasuremention_decide",
+            ),
+        ]
+        return own + super().get_urls()
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        item = erasure_mention_get_for_user(user=request.user, pk=object_id)  # 404, not the admin's redirect
+        return redirect("admin:privacy_erasuremention_decide", item.pk)
+
+    def decide_view(self, request, object_id):
+        item = erasure_mention_get_for_user(user=request.user, pk=object_id)
+        form = MentionDecisionForm(request.POST if request.method == "POST" else None)
+        status = 200
+        if request.method == "POST":
+            if form.is_valid():
+                redact = form.cleaned_data["decision"] == "redact"
+                try:
+                    erasure_mention_decide(
+                        actor=request.user, mention=item, redact=redact, reason=form.cleaned_data["decision_reason"]
+                    )
+                except ValidationError as exc:
+                    form_errors_from_service(form, exc)
+                else:
+                    self.log_change(request, item, _("Redacted") if redact else _("Kept"))
+                    messages.success(request, _("Decision recorded for mention #%(id)s.") % {"id": item.pk})
+                    return redirect("admin:privacy_erasuremention_changelist")
+            status = 400
+        item.refresh_from_db()
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Mention #%(id)s of an erased patient") % {"id": item.pk},
+            "original": item,
+            "form": form,
+            "record_label": _record_label(item),
+            "record_url": _record_url(item),
+            "owner_label": str(item.owner_patient) if item.owner_patient_id else "—",
+            "decided_by": (item.decided_by.get_full_name() or item.decided_by.email) if item.decided_by_id else "—",
+        }
+        return TemplateResponse(request, "privacy/admin_mention_decide.html", context, status=status)
+
+
+def _record_label(item: ErasureMention) -> str:
+    try:
+        model = apps.get_model(item.model)
+    except (LookupError, ValueError):
+        return f"{item.model} #{item.object_id}"
+    return f"{model._meta.verbose_name} #{item.object_id}"
+
+
+def _record_url(item: ErasureMention) -> str | None:
+    app_label, _sep, model_name = item.model.partition(".")
+    try:
+        return reverse(f"admin:{app_label}_{model_name}_change", args=[item.object_id])
+    except NoReverseMatch:
+        return None

@@ -77,3 +77,23 @@ class DecisionForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text=_("Required when rejecting: the patient reads it in the portal."),
     )
+
+
+class MentionDecisionForm(forms.Form):
+    """An administrator redacts a mention of an erased patient in another record, or keeps it."""
+
+    decision = forms.ChoiceField(
+        label=_("Decision"),
+        choices=[
+            ("redact", _("Redact: replace these words in the note and its past versions")),
+            ("keep", _("Keep the note as it is")),
+        ],
+        widget=forms.RadioSelect,
+    )
+    decision_reason = forms.CharField(
+        label=_("Reason"),
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Required when keeping, e.g. “the neighbour is the driver, not the erased patient's data”."),
+    )

@@ -134,3 +134,59 @@ class RetentionRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_category_display()}: {self.keep_days}"
+
+
+class MentionStatus(models.TextChoices):
+    PENDING = "pending", _("To review")
+    REDACTED = "redacted", _("Redacted")
+    KEPT = "kept", _("Kept")
+
+
+class ErasureMention(models.Model):
+    """Another patient's record quoting an erased patient (their name, email or phone in a clinical
+    note), found by the erasure. It is not rewritten silently: an administrator reviews it and
+    either has the mention redacted, in the row and its past versions, through the owning app, or
+    keeps it with a reason. Who decided, when and why is recorded here and in the item's history.
+
+    `texts` are the words found, as written there; they are cleared (history included) once decided."""
+
+    request = models.ForeignKey(PrivacyRequest, on_delete=models.PROTECT, related_name="mentions", verbose_name=_("erasure"))
+    model = models.CharField(_("kind of record"), max_length=100)
+    object_id = models.PositiveBigIntegerField(_("record id"))
+    owner_patient = models.ForeignKey(
+        "patients.Patient",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("in the record of"),
+    )
+    texts = models.JSONField(_("words found"), default=list, blank=True)
+    in_current_text = models.BooleanField(_("in the current text"), default=True)
+    found_at = models.DateTimeField(_("found at"), default=timezone.now)
+    status = models.CharField(_("status"), max_length=16, choices=MentionStatus.choices, default=MentionStatus.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+", verbose_name=_("decided by")
+    )
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_reason = models.TextField(_("reason"), max_length=2000, blank=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["status", "-found_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "model", "object_id"], name="privacy_mention_once_per_record"),
+            models.CheckConstraint(condition=Q(status__in=["pending", "redacted", "kept"]), name="privacy_mention_status_known"),
+            models.CheckConstraint(
+                condition=~Q(status="kept") | ~Q(decision_reason=""), name="privacy_mention_kept_has_a_reason"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="pending") | Q(decided_at__isnull=False), name="privacy_mention_decision_is_dated"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "-found_at"], name="privacy_mention_status_idx")]
+        verbose_name = _("mention of an erased patient")
+        verbose_name_plural = _("mentions of erased patients")
+
+    def __str__(self) -> str:
+        # Ids only, like the request's label: it shows up in admin logs, which nothing rewrites.
+        return f"#{self.pk} {self.model} {self.object_id} ({self.get_status_display()})"

@@ -12,7 +12,7 @@ from patients.models import Patient
 from patients.permissions import user_is_patient_of, user_may_open_patients
 from patients.selectors import patients_for_user
 
-from .models import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
+from .models import ErasureMention, PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 
 
 def privacy_requests_for_patient(*, patient: Patient) -> QuerySet[PrivacyRequest]:
@@ -67,3 +67,17 @@ def privacy_export_file(*, request: PrivacyRequest, fmt: str, now: dt.datetime |
     stamp = timezone.localtime(request.ready_at).strftime("%Y-%m-%d")
     content_type = "application/json" if fmt == "json" else "application/pdf"
     return path, f"salus-data-{stamp}.{fmt}", content_type
+
+
+def erasure_mentions_for_user(*, user) -> QuerySet[ErasureMention]:
+    """Mentions of erased patients in other records: administrators only (they quote two patients)."""
+    if not (user.is_authenticated and user_is_administrator(user)):
+        return ErasureMention.objects.none()
+    return ErasureMention.objects.select_related("owner_patient", "request", "decided_by")
+
+
+def erasure_mention_get_for_user(*, user, pk) -> ErasureMention:
+    try:
+        return erasure_mentions_for_user(user=user).get(pk=pk)
+    except (ErasureMention.DoesNotExist, ValueError, TypeError):
+        raise Http404("No such mention.") from None

@@ -2,7 +2,6 @@
 requests, download a ready export. Views validate, fetch through selectors and call services."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse
 from django.shortcuts import redirect, render
@@ -11,6 +10,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
+from core.auth import login_required_landing
 from core.forms import form_errors_from_service
 from patients.models import AccessChannel
 from patients.selectors import patient_for_portal_user
@@ -29,7 +29,7 @@ from .services import (
 )
 
 
-@login_required
+@login_required_landing()
 @require_http_methods(["GET", "POST"])
 def privacy_home(request):
     patient = patient_for_portal_user(user=request.user)
@@ -73,10 +73,12 @@ def privacy_home(request):
     )
 
 
-@login_required
+@login_required_landing("privacy:home")
 @require_GET
 def privacy_export_download(request, token: str, fmt: str):
-    """A ready export, to its patient or an administrator (404 to anyone else); 410 once expired."""
+    """A ready export, to its patient or an administrator (404 to anyone else); 410 once expired.
+    An anonymous click on the emailed link signs in to the privacy page, which lists the download:
+    the token never travels in a query string."""
     export = privacy_export_get_for_download(user=request.user, token=token)
     found = privacy_export_file(request=export, fmt=fmt)
     if found is None:

@@ -271,8 +271,39 @@ def test_access_log_admin_is_for_administrators_only(client, admin_ada, care_man
     assert client.get("/admin/patients/accesslog/").status_code == 403
     client.force_login(admin_ada)
     response = client.get("/admin/patients/accesslog/")
-    assert response.status_code == 200 and b"alice@salus.test" in response.content
+    assert response.status_code == 200 and "Alice Test (care manager)" in response.content.decode()
     assert client.get("/admin/patients/accesslog/add/").status_code == 403
+
+
+def test_access_log_admin_names_people_and_resources_in_words(client, admin_ada, care_manager_alice, paul, patient_paul):
+    from patients.services import access_log_record
+
+    access_log_record(actor=patient_paul, patient=paul, resource="medication-requests", channel="api")
+    access_log_record(actor=care_manager_alice, patient=paul, resource="record", channel="admin")
+    client.force_login(admin_ada)
+    page = client.get("/admin/patients/accesslog/").content.decode()
+    assert "Paul Lefèvre (patient)" in page and "Alice Test (care manager)" in page
+    assert "LEFÈVRE, Paul (MRN-PAUL)" in page and "Medications" in page
+    assert "user #" not in page
+    log = AccessLog.objects.get(resource="medication-requests")
+    page = client.get(f"/admin/patients/accesslog/{log.pk}/change/").content.decode()
+    assert "Paul Lefèvre (patient)" in page and "Medications" in page and "LEFÈVRE, Paul (MRN-PAUL)" in page
+    assert f"of patient {paul.pk}" not in page and "medication-requests of" not in page
+
+
+@pytest.mark.parametrize("n", [1, 12])
+def test_access_log_admin_names_readers_in_queries_that_do_not_grow(client, admin_ada, paul, n, django_assert_num_queries):
+    from patients.services import access_log_record
+    from tests.factories import UserFactory
+
+    for _ in range(n):
+        access_log_record(actor=UserFactory(is_staff=True), patient=paul, resource="record", channel="admin")
+    client.force_login(admin_ada)
+    # 1 session, 2 user, 3 the patient record of the signed-in user (admin context), 4 count, 5 page,
+    # the readers: 6 users, 7 their groups, 8 their patient records; 9 the signed-in user's groups
+    # (role check), 10-11 the date hierarchy (range, days)
+    with django_assert_num_queries(11):
+        assert client.get("/admin/patients/accesslog/").status_code == 200
 
 
 def test_notes_admin_lists_only_notes_of_visible_patients(

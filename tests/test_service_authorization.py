@@ -30,9 +30,10 @@ from notifications import services as notification_services
 from notifications.models import Notification
 from patients import services as patient_services
 from patients.models import CareTeamMember, PatientIdentifier
-from privacy.models import PrivacyRequest, RetentionRule
+from privacy.models import ErasureMention, PrivacyRequest, RetentionRule
 from privacy.services import erasure as privacy_erasure
 from privacy.services import export as privacy_export
+from privacy.services import mentions as privacy_mentions
 from privacy.services import requests as privacy_requests
 from privacy.services import retention as privacy_retention
 from scheduling import services as scheduling_services
@@ -67,6 +68,7 @@ ALLOWED: dict[str, set[str]] = {
     # they are not on; the pages offering the note form show only patients one may open.
     "patients.services.clinical_note_create": {ADA, ALICE, BOB, PAULA},
     "patients.services.clinical_note_review": {ADA, ALICE},
+    "patients.services.clinical_note_mentions_redact": {ADA},
     # A read already authorized by its selector is logged whoever made it.
     "patients.services.access_log_record": {*PEOPLE, SYSTEM},
     "patients.services.access_log_record_many": {*PEOPLE, SYSTEM},
@@ -97,6 +99,8 @@ ALLOWED: dict[str, set[str]] = {
     "privacy.services.export.privacy_export_build": {SYSTEM},
     "privacy.services.erasure.privacy_erase": {ADA},
     "privacy.services.erasure.privacy_erase_run": {SYSTEM},
+    "privacy.services.mentions.erasure_mentions_record": {ADA},
+    "privacy.services.mentions.erasure_mention_decide": {ADA},
     "privacy.services.retention.retention_rule_update": {ADA},
     "privacy.services.retention.retention_apply": {ADA, SYSTEM},
     # notifications
@@ -129,6 +133,7 @@ NO_ACTOR = {
     "privacy.services.export.export_sections": "a read of the registry",
     "privacy.services.export.privacy_export_files_purge": "part of retention_apply, which checks its actor",
     "privacy.services.erasure.erasure_identity": "a read, part of privacy_erase",
+    "privacy.services.mentions.erasure_mentions_find": "a read, part of privacy_erase",
     "privacy.services.retention.retention_plan": "a read, part of retention_apply",
 }
 
@@ -237,6 +242,14 @@ def _failed_export(g):
     return PrivacyRequest.objects.get(pk=request.pk)
 
 
+def _mention(g):
+    """A note of Paul's quoting someone erased, found by an erasure and waiting for review."""
+    note = _note(g)
+    return ErasureMention.objects.create(
+        request=_pauls_erasure_request(g), model="patients.clinicalnote", object_id=note.pk, owner_patient=g.paul, texts=["Seen"]
+    )
+
+
 def _approved_erasure(g):
     return privacy_requests.privacy_request_decide(actor=g.admin_ada, request=_pauls_erasure_request(g), approve=True)
 
@@ -341,6 +354,15 @@ CALLS = {
     ),
     "privacy.services.erasure.privacy_erase_run": lambda g, actor, key: privacy_erasure.privacy_erase_run(
         actor=actor, request_id=_approved_erasure(g).pk
+    ),
+    "privacy.services.mentions.erasure_mentions_record": lambda g, actor, key: privacy_mentions.erasure_mentions_record(
+        actor=actor, request=_pauls_erasure_request(g), found=[]
+    ),
+    "privacy.services.mentions.erasure_mention_decide": lambda g, actor, key: privacy_mentions.erasure_mention_decide(
+        actor=actor, mention=_mention(g), redact=False, reason="The name is the driver's, not the erased patient's data."
+    ),
+    "patients.services.clinical_note_mentions_redact": lambda g, actor, key: patient_services.clinical_note_mentions_redact(
+        actor=actor, note=_note(g), texts=["Seen"]
     ),
     "privacy.services.retention.retention_rule_update": lambda g, actor, key: privacy_retention.retention_rule_update(
         actor=actor,

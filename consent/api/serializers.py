@@ -5,7 +5,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ..models import LANGUAGES, Consent, ConsentMethod, ConsentStatus, Purpose
+from ..models import LANGUAGES, Consent, ConsentMethod, ConsentStatus, Purpose, RepresentativeCapacity
 from ..selectors import consent_shown_status
 
 
@@ -30,6 +30,8 @@ class ConsentSerializer(serializers.ModelSerializer):
             "version",
             "version_id",
             "signer_name",
+            "representative_name",
+            "representative_capacity",
             "signed_at",
             "expires_at",
             "withdrawn_at",
@@ -55,7 +57,17 @@ class ConsentSerializer(serializers.ModelSerializer):
 
 class _SignatureInputSerializer(serializers.Serializer):
     purpose = serializers.ChoiceField(choices=Purpose.choices)
-    signer_name = serializers.CharField(max_length=200, trim_whitespace=True)
+    signer_name = serializers.CharField(
+        max_length=200,
+        trim_whitespace=True,
+        help_text="The typed signature: the patient's full name, or the representative's when one signs for them.",
+    )
+    representative_capacity = serializers.ChoiceField(
+        choices=RepresentativeCapacity.choices,
+        required=False,
+        allow_blank=True,
+        help_text="When a representative signs for the patient: in what capacity. Left out: the patient signs.",
+    )
     language = serializers.ChoiceField(
         choices=[(lang, lang) for lang in LANGUAGES],
         required=False,

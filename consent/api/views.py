@@ -51,6 +51,7 @@ def _sign(request, *, patient, method: str, data: dict, witness=None) -> Consent
         purpose=data["purpose"],
         method=method,
         signer_name=data["signer_name"],
+        representative_capacity=data.get("representative_capacity", ""),
         language=data.get("language"),
         version=version,
         ip_address=client_ip(request),

@@ -8,6 +8,7 @@ portal, the admin, the API and the tasks call them. The permission-aware reads a
 - `export`: the JSON file and the PDF summary built from every app's sections.
 - `erasure`: every app's share of the erasure, in one transaction, the audit trail kept.
 - `retention`: how long each kind of data is kept, applied daily.
+- `mentions`: other patients' records quoting an erased patient, for an administrator to redact or keep.
 
 Other apps hold their share of an export and of an erasure in a `privacy_share` module that
 registers with `core.privacy`; this app never imports them, and they never import it.
@@ -28,6 +29,7 @@ from .export import (
     privacy_export_build,
     privacy_export_files_purge,
 )
+from .mentions import erasure_mention_decide, erasure_mentions_find, erasure_mentions_record
 from .requests import (
     PRIVACY_REQUEST_CREATED,
     PRIVACY_REQUEST_DECIDED,
@@ -52,6 +54,9 @@ __all__ = [
     "PRIVACY_REQUEST_DECIDED",
     "REASON_MAX",
     "ExportSection",
+    "erasure_mention_decide",
+    "erasure_mentions_find",
+    "erasure_mentions_record",
     "erasure_pseudonym",
     "export_collect",
     "export_json",

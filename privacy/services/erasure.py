@@ -15,6 +15,7 @@ from patients.models import Patient
 
 from ..models import PrivacyRequest, PrivacyRequestKind, PrivacyRequestStatus
 from ..permissions import actor_may_decide_privacy, actor_may_run_privacy_work
+from .mentions import erasure_mentions_find, erasure_mentions_record
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +45,10 @@ def privacy_erase(*, actor, request: PrivacyRequest) -> PrivacyRequest:
     access log and the consent ledger keep their rows: they hold ids, hashes and staff labels, and
     their hash chains must still verify.
 
+    Other patients' records that quote the patient (a name or phone number in someone else's
+    clinical note, current text or past versions) are found first and left as they are: each
+    becomes an item for an administrator to review (`erasure_mention_decide`).
+
     Files are deleted last, inside the transaction: if the commit then failed, the request would
     stay approved and run again, rather than be marked done with files left behind.
     """
@@ -58,9 +63,11 @@ def privacy_erase(*, actor, request: PrivacyRequest) -> PrivacyRequest:
     ctx = ErasureContext(
         patient=patient, actor=actor, identity=erasure_identity(patient), reason=f"Erasure request #{request.pk}"
     )
+    found = erasure_mentions_find(patient=patient)
     for share in shares():
         if share.erase is not None:
             share.erase(ctx)
+    erasure_mentions_record(actor=actor, request=request, found=found)
 
     request.status = PrivacyRequestStatus.DONE
     request.completed_at = timezone.now()

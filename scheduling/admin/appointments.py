@@ -24,6 +24,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.http import urlencode
+from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from simple_history.admin import SimpleHistoryAdmin
@@ -41,6 +42,10 @@ from scheduling.summary import INTAKE_LABELS
 from . import calendar_page, queue_page
 from .common import in_user_zone, links_for, log_read, zone_of
 from .forms import AppointmentBookForm, AppointmentCancelForm, AppointmentMoveForm
+
+# Clinical fields of a visit: shown (and listed among a version's changes) only to roles that read
+# clinical data. The front desk books with a reason but does not read it back.
+CLINICAL_FIELDS = ("reason", "intake_answers", "visit_note")
 
 # Free times offered on the move page: the next few days of the chosen practitioner.
 MOVE_SUGGESTION_DAYS = 7
@@ -196,7 +201,7 @@ class AppointmentAdmin(SimpleHistoryAdmin):
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
-            (None, {"fields": ["patient_link", "practitioner", "service", "time_range", "mode", "location", "status", "reason"]}),
+            (None, {"fields": ["patient_link", "practitioner", "service", "time_range", "mode", "location", "status"]}),
             (_("Booking"), {"fields": ["booked_by", "booked_via", "booked_at"]}),
             (
                 _("Intake"),
@@ -214,6 +219,9 @@ class AppointmentAdmin(SimpleHistoryAdmin):
             (_("Visit"), {"fields": ["arrived_at", "started_at", "fulfilled_at"]}),
         ]
         if user_may_view_clinical(request.user):
+            # The reason for the visit is clinical, like the intake answers: the front desk books with
+            # one but does not read it back.
+            fieldsets[0][1]["fields"].append("reason")
             fieldsets[2][1]["fields"].append("intake_answers_display")
             fieldsets[3][1]["fields"].append("visit_note_link")
         if obj is not None and obj.status == AppointmentStatus.CANCELLED:
@@ -268,6 +276,16 @@ class AppointmentAdmin(SimpleHistoryAdmin):
         log_read(request, appointment.patient, "appointment_history")
         with timezone.override(zone_of(request.user)):
             return super().history_view(request, object_id, extra_context)
+
+    def set_history_delta_changes(self, request, historical_records, foreign_keys_are_objs=True):
+        super().set_history_delta_changes(request, historical_records, foreign_keys_are_objs)
+        if user_may_view_clinical(request.user):
+            return
+        hidden = {str(capfirst(Appointment._meta.get_field(name).verbose_name)) for name in CLINICAL_FIELDS}
+        for record in historical_records:
+            changes = getattr(record, "history_delta_changes", None)
+            if changes:
+                record.history_delta_changes = [c for c in changes if str(c["field"]) not in hidden]
 
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         appointment = self._checked(request, object_id)

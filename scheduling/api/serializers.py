@@ -10,6 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.ids import MAX_ID
+from patients.permissions import user_may_view_clinical
 from patients.selectors import patient_get_for_user
 
 from ..availability import MAX_RANGE_DAYS
@@ -133,10 +134,12 @@ class SlotSerializer(serializers.Serializer):
 
 class AppointmentSerializer(serializers.ModelSerializer):
     """An appointment. Staff also get a short label of the patient (name and MRN); the patient,
-        who knows who they are, gets null there. Needs the request in the context (and, for a patient's
-    own list, `own_patient_id`)."""
+        who knows who they are, gets null there. The reason for the visit is clinical: the patient who
+    gave it and roles that read clinical data get it, the front desk gets null. Needs the request in
+    the context (and, for a patient's own list, `own_patient_id`)."""
 
     patient_label = serializers.SerializerMethodField()
+    reason = serializers.SerializerMethodField()
     intake_completed = serializers.BooleanField(source="intake_complete", read_only=True)
 
     class Meta:
@@ -166,6 +169,13 @@ class AppointmentSerializer(serializers.ModelSerializer):
         if user_is_patient_of(self.context["request"].user, appointment.patient):
             return None
         return str(appointment.patient)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_reason(self, appointment: Appointment) -> str | None:
+        user = self.context["request"].user
+        if user_may_view_clinical(user) or appointment.patient_id == self.context.get("own_patient_id"):
+            return appointment.reason
+        return appointment.reason if user_is_patient_of(user, appointment.patient) else None
 
 
 class _BookingSerializer(serializers.Serializer):

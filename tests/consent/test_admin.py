@@ -206,6 +206,19 @@ def test_staff_record_an_in_person_consent_as_its_witness(client, care_manager_a
     assert response["Location"] == f"{CHANGELIST}{consent.pk}/change/"
 
 
+def test_staff_record_a_guardians_signature_or_see_the_name_refused(client, front_desk_fay, paul, virtual_visit_v1):
+    client.force_login(front_desk_fay)
+    response = _record(client, paul, signer_name="Someone Else")
+    assert response.status_code == 200 and "signer_name" in response.context["form"].errors
+    assert not Consent.objects.exists() and not ConsentLedgerEntry.objects.exists()
+    response = _record(client, paul, signer_name="Marie Lefèvre", representative_capacity="guardian")
+    assert response.status_code == 302, response.context and response.context["form"].errors
+    consent = Consent.objects.get()
+    assert (consent.representative_name, consent.representative_capacity) == ("Marie Lefèvre", "guardian")
+    page = client.get(f"{CHANGELIST}{consent.pk}/change/").content.decode()
+    assert "Marie Lefèvre" in page and "Legal guardian" in page
+
+
 def test_a_paper_consent_stores_its_scan_privately(client, front_desk_fay, paul, virtual_visit_v1):
     client.force_login(front_desk_fay)
     scan = b"%PDF-1.4\n" + b"scanned form " * 100

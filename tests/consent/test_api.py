@@ -97,7 +97,7 @@ def test_staff_record_an_in_person_consent_as_its_witness(api, care_manager_alic
 
 def test_staff_record_an_api_consent_without_witness(api, front_desk_fay, paul, virtual_visit_v1):
     response = api.as_user(front_desk_fay).post(
-        staff_url(paul), {"purpose": "virtual_visit", "method": "api", "signer_name": "P L"}
+        staff_url(paul), {"purpose": "virtual_visit", "method": "api", "signer_name": "Paul Lefèvre"}
     )
     assert response.status_code == 201
     consent = Consent.objects.get()
@@ -134,10 +134,32 @@ def test_staff_bad_input_is_a_400_naming_the_field_and_changes_nothing(
     assert not Consent.objects.exists() and not ConsentLedgerEntry.objects.exists()
 
 
+def test_staff_record_a_representatives_signature(api, care_manager_alice, paul, virtual_visit_v1):
+    response = api.as_user(care_manager_alice).post(
+        staff_url(paul),
+        {"purpose": "virtual_visit", "method": "in_person", "signer_name": "Marie Lefèvre", "representative_capacity": "parent"},
+    )
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["signer_name"], body["representative_name"], body["representative_capacity"]) == (
+        "Marie Lefèvre",
+        "Marie Lefèvre",
+        "parent",
+    )
+
+
+def test_a_typed_name_that_is_not_the_patients_is_a_400_on_the_signer_name(api, care_manager_alice, paul, virtual_visit_v1):
+    response = api.as_user(care_manager_alice).post(
+        staff_url(paul), {"purpose": "virtual_visit", "method": "in_person", "signer_name": "Someone Else"}
+    )
+    assert response.status_code == 400 and list(response.json()) == ["signer_name"]
+    assert not Consent.objects.exists() and not ConsentLedgerEntry.objects.exists()
+
+
 def test_a_second_active_consent_for_the_same_purpose_is_a_400(api, care_manager_alice, paul, patient_paul, virtual_visit_v1):
     first = _sign(paul)
     response = api.as_user(care_manager_alice).post(
-        staff_url(paul), {"purpose": "virtual_visit", "method": "api", "signer_name": "P"}
+        staff_url(paul), {"purpose": "virtual_visit", "method": "api", "signer_name": "Paul Lefèvre"}
     )
     assert response.status_code == 400 and "purpose" in response.json()
     assert list(Consent.objects.values_list("pk", flat=True)) == [first.pk]
@@ -209,6 +231,15 @@ def test_patient_reads_the_texts_left_to_sign_then_signs_through_the_api(
         ({"purpose": "virtual_visit", "signer_name": "Paul", "version": "one"}, "version"),
         ({"purpose": "virtual_visit", "signer_name": "Paul", "version": 2**40}, "version"),
         ({"purpose": "virtual_visit", "signer_name": "Paul", "language": "xx"}, "language"),
+        ({"purpose": "virtual_visit", "signer_name": "Someone Else"}, "signer_name"),
+        (
+            {"purpose": "virtual_visit", "signer_name": "Marie Lefèvre", "representative_capacity": "friend"},
+            "representative_capacity",
+        ),
+        (
+            {"purpose": "virtual_visit", "signer_name": "Marie Lefèvre", "representative_capacity": ["parent"]},
+            "representative_capacity",
+        ),
     ],
 )
 def test_patient_bad_input_is_a_400_naming_the_field(api, paul, patient_paul, virtual_visit_v1, payload, field):

@@ -7,7 +7,7 @@ import io
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from audit.chain import chain_verify
 from consent.models import Consent, ConsentLedgerEntry, Purpose
@@ -80,7 +80,7 @@ def test_the_database_refuses_a_second_active_consent_for_the_same_purpose(paul,
         version=first.version,
         language="fr",
         method="portal",
-        signer_name="x",
+        signer_name="Paul Lefèvre",
         text_sha256="0" * 64,
     )
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -122,6 +122,62 @@ def test_bad_signatures_name_the_field_and_change_nothing(paul, patient_paul, fr
         _sign(paul, actor=actor, **kw)
     assert field in err.value.message_dict
     assert not Consent.objects.exists() and not ConsentLedgerEntry.objects.exists()
+
+
+@pytest.mark.parametrize("typed", ["Paul Lefèvre", "paul lefevre", "  LEFÈVRE   Paul ", "Lefevre, Paul"])
+def test_the_typed_name_is_the_patients_accents_case_and_order_aside(paul, patient_paul, virtual_visit_v1, typed):
+    consent = _sign(paul, signer_name=typed)
+    assert consent.signer_name == " ".join(typed.split())
+    assert (consent.representative_name, consent.representative_capacity) == ("", "")
+
+
+@pytest.mark.parametrize("typed", ["Someone Else", "Paul", "Lefèvre", "Paul Lefèvre Junior", "Petra Colombo"])
+def test_a_name_that_is_not_the_patients_is_refused_on_the_signer_name(paul, patient_paul, virtual_visit_v1, typed):
+    with pytest.raises(ValidationError) as err:
+        _sign(paul, signer_name=typed)
+    assert set(err.value.message_dict) == {"signer_name"}
+    assert not Consent.objects.exists() and not ConsentLedgerEntry.objects.exists()
+
+
+def test_a_named_representative_signs_in_a_capacity(paul, front_desk_fay, virtual_visit_v1):
+    consent = _sign(
+        paul,
+        actor=front_desk_fay,
+        method="in_person",
+        witness=front_desk_fay,
+        signer_name="Marie Lefèvre",
+        representative_capacity="guardian",
+    )
+    assert (consent.signer_name, consent.representative_name, consent.representative_capacity) == (
+        "Marie Lefèvre",
+        "Marie Lefèvre",
+        "guardian",
+    )
+    text = " ".join(pdf_text(private_file_path(consent.receipt_path)).split())
+    with translation.override("fr"):  # the receipt is in the signer's language
+        capacity = consent.get_representative_capacity_display()
+    assert f"Marie Lefèvre, {capacity}" in text and "Paul Lefèvre" in text
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"signer_name": "Marie Lefèvre", "representative_capacity": "neighbour"}, "representative_capacity"),
+        ({"signer_name": "Paul Lefèvre", "representative_capacity": "parent"}, "signer_name"),  # the patient's own name
+        ({"signer_name": "  ", "representative_capacity": "parent"}, "signer_name"),
+    ],
+)
+def test_a_representative_is_named_in_a_known_capacity(paul, patient_paul, virtual_visit_v1, kw, field):
+    with pytest.raises(ValidationError) as err:
+        _sign(paul, **kw)
+    assert field in err.value.message_dict
+    assert not Consent.objects.exists() and not ConsentLedgerEntry.objects.exists()
+
+
+def test_the_database_refuses_a_representative_without_a_capacity(paul, patient_paul, virtual_visit_v1):
+    consent = _sign(paul)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Consent.objects.filter(pk=consent.pk).update(representative_name="Marie Lefèvre")
 
 
 def test_in_person_consent_with_a_witness(paul, front_desk_fay, virtual_visit_v1):

@@ -170,10 +170,10 @@ def test_summary_counts_reads_per_channel_and_actor_and_consent_events_per_purpo
     summary = client.get(REPORT).context["summary"]
     assert summary["reads_total"] == 4
     assert {row["channel"]: row["count"] for row in summary["reads_by_channel"]} == {"admin": 3, "api": 1}
-    assert [(row["actor"], row["count"]) for row in summary["reads_by_actor"]] == [
-        ("alice@salus.test", 2),
-        ("bob@salus.test", 1),
-        ("fay@salus.test", 1),
+    assert [(row["actor_name"], row["actor"], row["count"]) for row in summary["reads_by_actor"]] == [
+        ("Alice Test (care manager)", "alice@salus.test", 2),
+        ("Bob Test (care manager)", "bob@salus.test", 1),
+        ("Fay Test (front desk)", "fay@salus.test", 1),
     ]
     by_purpose = {row["purpose"]: (row["signed"], row["withdrawn"], row["expired"]) for row in summary["consent_by_purpose"]}
     assert by_purpose == {"virtual_visit": (1, 1, 0), "marketing_email": (1, 0, 0)}
@@ -339,8 +339,10 @@ def test_csv_export_holds_exactly_the_filtered_rows(client, ada, traffic, petra)
         "time_utc": fay.created_at.astimezone(dt.UTC).isoformat(),
         "kind": "read",
         "actor": "fay@salus.test",
+        "actor_name": "Fay Test (front desk)",
         "patient_id": str(petra.pk),
         "patient_mrn": "MRN-PETRA",
+        "patient_name": "COLOMBO, Petra",
         "channel": "admin",
         "resource_or_purpose": "record",
         "event": "view",
@@ -369,6 +371,26 @@ def test_csv_cells_that_look_like_formulas_are_neutralised(client, ada, paul):
     assert rows[0]["actor"] == "'=HYPERLINK(1)"
 
 
+def test_people_and_patients_are_named_in_words_on_the_page_and_in_the_csv(client, ada, paul, patient_paul):
+    # Given Paul reading his own record through the API and a task building his export
+    read(patient_paul, paul, resource="medication-requests", channel="api")
+    chain_append(
+        AccessLog(actor=None, actor_label="system: data export", patient=paul, action="export", resource="export", channel="task")
+    )
+    # When an administrator opens the report and its CSV
+    page = client.post(REPORT, form()).content.decode()
+    rows = csv_rows(client.post(EXPORT, form()))
+    # Then Paul is named as a person with his role, never as an account number, and so is the task
+    assert "Paul Lefèvre (patient)" in page and "Salus (automatic task: data export)" in page
+    assert "LEFÈVRE, Paul" in page and "Medications" in page
+    assert "user #" not in page
+    by_actor = {row["actor_name"]: row for row in rows}
+    assert by_actor["Paul Lefèvre (patient)"]["patient_name"] == "LEFÈVRE, Paul"
+    assert "Salus (automatic task: data export)" in by_actor
+    summary = client.post(REPORT, form()).context["summary"]
+    assert "Paul Lefèvre (patient)" in [row["actor_name"] for row in summary["reads_by_actor"]]
+
+
 # --- query budget -----------------------------------------------------------------------------
 
 
@@ -395,8 +417,9 @@ def test_the_page_query_count_does_not_grow_with_the_rows(
         _grow(paul, petra, users, consent, n)
         # 1 session, 1 user, 1 the user's patient record (language middleware), 1 the user's roles,
         # 1 the latest stored chain verification, 1 count of the merged list,
-        # 3 summaries (per channel, per actor, per purpose and event), 1 page of the merged list
-        with django_assert_num_queries(10):
+        # 3 summaries (per channel, per actor, per purpose and event), 1 page of the merged list,
+        # 3 who acted, in words (their accounts, groups and patient records)
+        with django_assert_num_queries(13):
             response = client.post(REPORT, data)
         assert response.status_code == 200
         assert len(response.context["rows"]) == min(50, response.context["page"].paginator.count)

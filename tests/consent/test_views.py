@@ -56,6 +56,18 @@ def test_anonymous_visitors_are_sent_to_sign_in(client, paul, patient_paul, virt
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/"), url
 
 
+def test_sign_in_urls_carry_no_id_or_query_of_the_page_asked_for(client, paul, patient_paul, virtual_visit_v1):
+    consent = _sign(paul)
+    expected = {
+        f"{LIST}{consent.pk}/withdraw/": f"/accounts/login/?next={LIST}",
+        f"{LIST}{consent.pk}/receipt/": f"/accounts/login/?next={LIST}",
+        f"{SIGN_VV}?next=/portal/appointments/41/": f"/accounts/login/?next={SIGN_VV}",
+    }
+    for url, location in expected.items():
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"] == location, url
+
+
 def test_list_shows_the_patients_own_consents_and_what_is_left_to_sign(
     client, paul, petra, patient_paul, patient_petra, virtual_visit_v1, marketing_email_v1
 ):
@@ -132,6 +144,18 @@ def test_patient_signs_in_the_portal_in_the_language_of_the_page(client, paul, p
     assert consent_is_active(patient=paul, purpose=Purpose.VIRTUAL_VISIT)
 
 
+def test_a_parent_signs_for_the_patient_in_the_portal(client, paul, patient_paul, virtual_visit_v1):
+    client.force_login(patient_paul)
+    form = _sign_form(client, signer_name="Marie Lefèvre", representative_capacity="parent")
+    assert client.post(SIGN_VV, form).status_code == 302
+    consent = Consent.objects.get(patient=paul)
+    assert (consent.signer_name, consent.representative_name, consent.representative_capacity) == (
+        "Marie Lefèvre",
+        "Marie Lefèvre",
+        "parent",
+    )
+
+
 def test_a_patient_who_switched_to_english_reads_and_signs_the_english_text(client, paul, patient_paul, virtual_visit_v1):
     client.force_login(patient_paul)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
@@ -150,6 +174,8 @@ def test_a_patient_who_switched_to_english_reads_and_signs_the_english_text(clie
         ({"signer_name": "   "}, "signer_name"),
         ({"signer_name": "x" * 201}, "signer_name"),
         ({"agree": None}, "agree"),
+        ({"signer_name": "Someone Else"}, "signer_name"),
+        ({"signer_name": "Marie Lefèvre", "representative_capacity": "neighbour"}, "representative_capacity"),
     ],
 )
 def test_bad_signature_shows_the_error_beside_the_field_and_records_nothing(

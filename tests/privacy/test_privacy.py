@@ -143,7 +143,9 @@ def test_export_holds_everything_on_the_patient_and_nothing_on_anyone_else(rich_
         assert f"PAULTAG {kind}" in (fact.get("display") or fact.get("reason_display"))
     assert {c["purpose"] for c in sections["consents"]} == {"virtual_visit", "marketing_email"}
     assert [e["event"] for e in sections["consent_ledger"]] == ["signed", "signed", "withdrawn"]
-    assert [(a["actor_label"], a["resource"]) for a in sections["access_log"]] == [("alice@salus.test", "record")]
+    assert [(a["who"], a["what"], a["resource"]) for a in sections["access_log"]] == [
+        ("Alice Test (care manager)", "Record: identity and contact details", "record")
+    ]
     assert [m["subject"] for m in sections["messages"]] == ["Your appointment", "Welcome, Paul"]
     assert [n["title"] for n in sections["notifications"]] == ["Welcome, Paul"]
     assert [r["kind"] for r in sections["privacy_requests"]] == ["export"]
@@ -169,6 +171,34 @@ def test_export_holds_everything_on_the_patient_and_nothing_on_anyone_else(rich_
     with translation.override("fr"):
         month = formats.date_format(timezone.localtime(request.ready_at), "F")
     assert month in pdf
+
+
+def test_the_export_names_who_read_the_record_in_words(paul, patient_paul, provider_paula):
+    # Given Paul's own read through the API, a provider's read and an account closed since
+    access_log_record(actor=patient_paul, patient=paul, resource="medication-requests", channel="api")
+    access_log_record(actor=provider_paula, patient=paul, resource="notes", channel="admin")
+    AccessLog.objects.filter(actor=provider_paula).update(actor_label="paula@salus.test")
+    # When he asks for his data
+    request = _export(paul, patient_paul)
+    sections = json.loads(private_file_path(request.json_path).read_bytes())["sections"]
+    pdf = pdf_text(private_file_path(request.pdf_path).read_bytes())
+    # Then each read names a person and a role, and what was read, in words; never an account
+    # number or a staff email
+    who = {(a["who"], a["what"]) for a in sections["access_log"]}
+    assert ("Paul Lefèvre (patient)", "Medications") in who
+    assert ("Paula Test (provider)", "Clinical notes") in who
+    assert "Paul Lefèvre (patient)" in pdf and "Medications" in pdf
+    raw = private_file_path(request.json_path).read_text(encoding="utf-8")
+    assert "user #" not in raw and "user #" not in pdf and "paula@salus.test" not in pdf
+
+
+def test_the_exported_consent_ledger_names_who_signed_in_words(paul, patient_paul, virtual_visit_v1):
+    consent_sign(actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method="portal", signer_name="Paul Lefèvre")
+    assert ConsentLedgerEntry.objects.get().actor_label == f"user #{patient_paul.pk}"  # the chain names accounts by number
+    request = _export(paul, patient_paul)
+    sections = json.loads(private_file_path(request.json_path).read_bytes())["sections"]
+    assert [(e["event"], e["by"]) for e in sections["consent_ledger"]] == [("signed", "Paul Lefèvre (patient)")]
+    assert "user #" not in private_file_path(request.json_path).read_text(encoding="utf-8")
 
 
 def test_build_is_logged_and_the_patient_is_emailed_without_phi(rich_paul, patient_paul):
@@ -276,6 +306,19 @@ def test_unknown_tokens_formats_and_anonymous_users(client, rich_paul, patient_p
     assert client.get("/portal/privacy/exports/not-a-token/pdf/").status_code == 404
     assert client.get(_url(export, "xml")).status_code == 404
     assert client.get(f"/portal/privacy/exports/{export.download_token}/").status_code == 404
+
+
+def test_an_anonymous_click_on_the_link_signs_in_without_the_token_in_any_url(client, rich_paul, patient_paul):
+    export = _export(rich_paul, patient_paul)
+    response = client.get(_url(export))
+    assert response.status_code == 302
+    location = response["Location"]
+    assert export.download_token not in location
+    assert location == "/accounts/login/?next=/portal/privacy/"
+    # Signed in, the privacy page lists the download.
+    client.force_login(patient_paul)
+    page = client.get("/portal/privacy/").content.decode()
+    assert _url(export) in page
 
 
 def test_an_expired_link_answers_410_with_a_page_saying_what_to_do(client, rich_paul, patient_paul, patient_petra):
@@ -688,3 +731,20 @@ def test_a_worker_process_builds_the_export_and_emails_the_patient(paul, patient
     for phi in ("Lefèvre", "MRN-PAUL", request.download_token):
         assert phi not in body and phi not in message["Subject"]
     assert worker.tasks_succeeded("privacy.tasks.privacy_export_build") == 1
+
+
+def test_an_erasure_replaces_a_representatives_name(paul, patient_paul, front_desk_fay, admin_ada, virtual_visit_v1):
+    consent = consent_sign(
+        actor=front_desk_fay,
+        patient=paul,
+        purpose=Purpose.VIRTUAL_VISIT,
+        method="in_person",
+        witness=front_desk_fay,
+        signer_name="Marie Lefèvre",
+        representative_capacity="guardian",
+    )
+    _erase(paul, patient_user=patient_paul, admin=admin_ada)
+    consent.refresh_from_db()
+    assert (consent.representative_name, consent.representative_capacity) == ("[erased]", "guardian")
+    assert not Consent.history.filter(id=consent.pk, representative_name__contains="Marie").exists()
+    assert not Consent.history.filter(id=consent.pk, signer_name__contains="Marie").exists()

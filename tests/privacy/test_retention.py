@@ -104,10 +104,14 @@ def aged(rules, paul, patient_paul, care_manager_alice, virtual_visit_v1, market
     )
     consent_withdraw(actor=patient_paul, consent=old)
     Consent.objects.filter(pk=old.pk).update(withdrawn_at=OLD)
-    recent = consent_sign(actor=patient_paul, patient=paul, purpose=Purpose.MARKETING_EMAIL, method="portal", signer_name="Paul")
+    recent = consent_sign(
+        actor=patient_paul, patient=paul, purpose=Purpose.MARKETING_EMAIL, method="portal", signer_name="Paul Lefèvre"
+    )
     consent_withdraw(actor=patient_paul, consent=recent)
     Consent.objects.filter(pk=recent.pk).update(withdrawn_at=RECENT)
-    active = consent_sign(actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method="portal", signer_name="Paul")
+    active = consent_sign(
+        actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method="portal", signer_name="Paul Lefèvre"
+    )
     return {
         "kept_outbox": [i.pk for i in kept_messages + kept_events],
         "old_outbox": [i.pk for i in old_messages + old_events],

@@ -365,6 +365,48 @@ def test_front_desk_sees_no_intake_answers_or_note(client, front_desk_fay, provi
     assert "Chest pain" in page and f"/admin/patients/clinicalnote/{note.pk}/change/" in page
 
 
+@pytest.mark.parametrize("who", ["front_desk_fay", "care_manager_alice", "provider_paula", "admin_ada"])
+def test_the_reason_for_the_visit_is_clinical(client, request, who, front_desk_fay, paul, practitioner_paula, service, monday):
+    visit = book(front_desk_fay, paul, practitioner_paula, service, at(monday, 9, 30), reason="Persistent cough for two weeks")
+    client.force_login(request.getfixturevalue(who))
+    base = change_url(visit).removesuffix("change/")
+    # The pages that show the reason to those who read clinical data (the history list shows none;
+    # Paula's day is open to her, the front desk and administrators).
+    pages = [change_url(visit), f"{base}history/{visit.history.latest().history_id}/"]
+    if who != "care_manager_alice":
+        pages.append(f"{QUEUE}?practitioner={practitioner_paula.pk}&day={monday.isoformat()}")
+    for url in pages:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert ("Persistent cough" in response.content.decode()) == (who != "front_desk_fay"), url
+    assert "Persistent cough" not in client.get(f"{base}history/").content.decode()
+
+
+def test_the_history_list_of_changes_holds_no_clinical_value_for_the_front_desk(
+    client, front_desk_fay, care_manager_alice, paul, practitioner_paula, service, monday
+):
+    visit = book(front_desk_fay, paul, practitioner_paula, service, at(monday, 9, 30), reason="Persistent cough for two weeks")
+    appointment_intake_submit(
+        actor=front_desk_fay,
+        appointment=visit,
+        contact_phone="+33 6 11 22 33 44",
+        contact_email="",
+        answers={"symptoms": "Chest pain at night"},
+    )
+    Appointment.objects.filter(pk=visit.pk).update(reason="Cough and fever")  # as an import might
+    visit.refresh_from_db()
+    visit._history_user = front_desk_fay
+    visit.save()
+    url = f"/admin/scheduling/appointment/{visit.pk}/history/"
+    client.force_login(front_desk_fay)
+    page = client.get(url).content.decode()
+    assert "+33 6 11 22 33 44" in page  # the list of changes is there
+    assert "Chest pain" not in page and "cough" not in page.lower()
+    client.force_login(care_manager_alice)
+    page = client.get(url).content.decode()
+    assert "Chest pain" in page and "Cough and fever" in page
+
+
 # --- move, cancel, arrived -----------------------------------------------------------------------
 
 
@@ -731,7 +773,9 @@ def test_paula_runs_her_visit_from_the_queue(
     visit.refresh_from_db()
     assert visit.started_at is not None and visit.status == AppointmentStatus.ARRIVED
     # with both, the start opens the video room
-    consent_sign(actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method=ConsentMethod.PORTAL, signer_name="Paul")
+    consent_sign(
+        actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method=ConsentMethod.PORTAL, signer_name="Paul Lefèvre"
+    )
     Appointment.objects.filter(pk=visit.pk).update(intake_completed_at=timezone.now())
     response = client.post(action_url(visit, "start"))
     assert response.status_code == 302 and response["Location"].endswith(visit.video_room)

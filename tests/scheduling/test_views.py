@@ -43,11 +43,11 @@ def _intake(user, appointment):
 
 
 def _sign_consent(client, url):
-    """Post the consent form as the page shows it (hidden version and language, the typed name)."""
-    form = client.get(url).context["form"]
+    """Post the consent form as the page shows it (hidden version and language), signed with the patient's name."""
+    page = client.get(url).context
+    form, name = page["form"], page["patient"].full_name
     return client.post(
-        url,
-        {"version": form["version"].value(), "language": form["language"].value(), "signer_name": "Petra Colombo", "agree": "on"},
+        url, {"version": form["version"].value(), "language": form["language"].value(), "signer_name": name, "agree": "on"}
     )
 
 
