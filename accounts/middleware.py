@@ -6,6 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.http import path_without_ids
 from core.time import time_zone_of
 
 from .mfa import MfaOwed, staff_mfa_owed
@@ -43,8 +44,10 @@ class StaffMfaRequiredMiddleware:
                 return redirect(reverse("mfa_activate_totp"))
             if owed is MfaOwed.VERIFY and path not in {reverse(name) for name in self.open_to_verify}:
                 messages.info(request, MFA_VERIFY_MESSAGE)
-                # Only the path comes back: query strings (a search for a patient's name) stay out.
-                return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': path}, safe='/')}")
+                # Only the path comes back, without ids: query strings (a search for a patient's
+                # name) and record ids stay out of the address.
+                back = path_without_ids(path)
+                return redirect(f"{reverse('mfa_reauthenticate')}?{urlencode({'next': back}, safe='/')}")
         return self.get_response(request)
 
 

@@ -14,10 +14,12 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
+from core.http import path_without_ids
+
 
 def _admin_next(request) -> str:
     """Where to go once signed in: an admin path from `next`, its query string dropped (it may
-    carry a search term or a token); anything else — another site, another part of the site,
+    carry a search term or a token) and cut before any segment with a digit (an id); anything else — another site, another part of the site,
     this very address — becomes the admin index."""
     index = reverse("admin:index")
     candidate = request.GET.get("next", "")
@@ -28,7 +30,8 @@ def _admin_next(request) -> str:
         return index
     if parts.path in (reverse("admin:login"), reverse("admin:logout")):
         return index
-    return parts.path
+    # No identifier either: a record's page becomes its list, which the sign-in URL may carry.
+    return path_without_ids(parts.path)
 
 
 @never_cache

@@ -50,15 +50,34 @@ def reading_language(patient) -> str:
     return patient.preferred_language if patient.preferred_language in LANGUAGES else "en"
 
 
-def next_url(request) -> str | None:
-    """Where to go after signing when another page sent the patient here (e.g. booking a video
-    visit): a path on this site only, never another host."""
-    candidate = request.GET.get("next", "")
+# Where a sign page returns to, held in the session per purpose (never in a query string, where a
+# visit's id would reach server logs, the browser's history and the next page's `Referer`).
+RETURN_SESSION_KEY = "consent.return_to"
+
+
+def return_to_set(request, *, purpose: str, url: str) -> None:
+    """Have the sign page of `purpose` lead back to `url` (a path on this site), e.g. a visit
+    waiting for this consent."""
+    returns = dict(request.session.get(RETURN_SESSION_KEY) or {})
+    returns[purpose] = url
+    request.session[RETURN_SESSION_KEY] = returns
+
+
+def next_url(request, purpose: str) -> str | None:
+    """Where to go after signing when another page sent the patient here: a path on this site only,
+    never another host."""
+    candidate = (request.session.get(RETURN_SESSION_KEY) or {}).get(purpose, "")
     if candidate and url_has_allowed_host_and_scheme(
         candidate, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
         return candidate
     return None
+
+
+def _return_to_clear(request, purpose: str) -> None:
+    returns = dict(request.session.get(RETURN_SESSION_KEY) or {})
+    if returns.pop(purpose, None) is not None:
+        request.session[RETURN_SESSION_KEY] = returns
 
 
 def receipt_response(consent) -> FileResponse:
@@ -91,7 +110,7 @@ def consent_list(request):
     )
 
 
-@login_required_landing()  # the page's query string (where to go next) stays out of the sign-in URL
+@login_required_landing()
 @require_http_methods(["GET", "POST"])
 def consent_sign_page(request, purpose: str):
     patient = patient_for_portal_user(user=request.user)
@@ -129,7 +148,9 @@ def consent_sign_page(request, purpose: str):
                     form_errors_from_service(form, exc)
                 else:
                     messages.success(request, _("Thank you. Your consent is recorded; your receipt is ready to download."))
-                    return redirect(next_url(request) or "consent:list")
+                    back = next_url(request, purpose)
+                    _return_to_clear(request, purpose)
+                    return redirect(back or "consent:list")
     else:
         form = ConsentSignForm(initial={"version": version.pk, "language": language, "signer_name": ""})
     already = consent_is_active(patient=patient, purpose=purpose)
@@ -146,7 +167,7 @@ def consent_sign_page(request, purpose: str):
             "language": language,
             "already_active": already,
             # The page that sent the patient here (a visit waiting for this consent), else their consents.
-            "back_url": next_url(request) or reverse("consent:list"),
+            "back_url": next_url(request, purpose) or reverse("consent:list"),
         },
     )
 

@@ -1,11 +1,11 @@
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from consent.report import record_read_row, record_reads_for_patient
+from core.auth import login_required_landing
 from core.forms import form_errors_from_service
 from core.time import time_zone_of
 from patients.permissions import PATIENT_SELF_EDITABLE_FIELDS
@@ -16,7 +16,7 @@ from scheduling.selectors import next_visit_for_patient
 from .forms import ContactDetailsForm
 
 
-@login_required
+@login_required_landing()
 def home(request):
     if request.user.is_staff and not hasattr(request.user, "patient"):
         return redirect("admin:index")
@@ -25,7 +25,7 @@ def home(request):
     return render(request, "portal/home.html", {"patient": patient, "next_visit": next_visit, "tz": time_zone_of(patient)})
 
 
-@login_required
+@login_required_landing()
 def profile(request):
     patient = patient_for_portal_user(user=request.user)
     if request.method == "POST":
@@ -46,7 +46,7 @@ def profile(request):
 ACCESS_LOG_PAGE_SIZE = 25
 
 
-@login_required
+@login_required_landing()
 def access_log(request):
     """Who read the signed-in patient's record over the last twelve months, newest first."""
     patient = patient_for_portal_user(user=request.user)

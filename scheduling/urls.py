@@ -18,4 +18,5 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.appointment_cancel_page, name="cancel"),
     path("<int:pk>/invite.ics", views.appointment_ics_download, name="ics"),
     path("<int:pk>/visit/", views.appointment_visit, name="visit"),
+    path("<int:pk>/consent/", views.appointment_consent, name="consent"),
 ]

@@ -20,6 +20,7 @@ from django.utils import formats, translation
 from rest_framework.authtoken.views import ObtainAuthToken
 
 from config.settings import base as base_settings
+from core.http import path_without_ids
 
 pytestmark = pytest.mark.django_db
 
@@ -167,11 +168,11 @@ def test_a_staff_session_without_the_second_factor_is_refused_everywhere(client,
     for page in _staff_pages(paul):
         response = client.get(page)
         assert response.status_code == 302, page
-        assert response["Location"] == f"{MFA_REAUTHENTICATE}?next={page}", page
+        assert response["Location"] == f"{MFA_REAUTHENTICATE}?next={path_without_ids(page)}", page
     assert client.post("/admin/patients/patient/add/", {"given_name": "X"}).status_code == 302
     # Nor can a password alone remove the authenticator: allauth's account pages wait too.
     for page in ("/accounts/2fa/", "/accounts/2fa/totp/deactivate/", "/accounts/password/change/"):
-        assert client.get(page)["Location"] == f"{MFA_REAUTHENTICATE}?next={page}", page
+        assert client.get(page)["Location"] == f"{MFA_REAUTHENTICATE}?next={path_without_ids(page)}", page
 
     api = client.get(API_PATIENTS)
     assert api.status_code == 403 and api["Content-Type"] == "application/json"
@@ -344,3 +345,10 @@ def test_staff_read_a_consents_signed_time_in_their_own_zone(client, care_manage
         assert expected in page.content.decode(), zone
         seen[zone] = expected
     assert seen["Europe/Rome"] != seen["America/New_York"]
+
+
+def test_admin_login_carries_no_record_id_into_the_sign_in_url(client, db):
+    response = client.get("/admin/login/", {"next": "/admin/patients/patient/5/change/"})
+    assert response["Location"] == "/accounts/login/?next=/admin/patients/patient/"
+    response = client.get("/admin/login/", {"next": "/admin/scheduling/appointment/queue/"})
+    assert response["Location"] == "/accounts/login/?next=/admin/scheduling/appointment/queue/"

@@ -17,6 +17,7 @@ look-ups and free times both use.
 from .appointments import (
     PAST_PAGE_SIZE,
     appointment_cancel_page,
+    appointment_consent,
     appointment_detail,
     appointment_ics_download,
     appointment_intake,
@@ -33,6 +34,7 @@ __all__ = [
     "SlotChoice",
     "Week",
     "appointment_cancel_page",
+    "appointment_consent",
     "appointment_detail",
     "appointment_ics_download",
     "appointment_intake",

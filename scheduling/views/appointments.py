@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
@@ -20,6 +19,8 @@ from django.views.decorators.http import require_http_methods
 
 from consent.models import Purpose
 from consent.selectors import consent_current_version, consent_is_active
+from consent.views import return_to_set as consent_return_to_set
+from core.auth import login_required_landing
 from core.forms import form_errors_from_service
 from core.ids import id_or_404
 from patients.selectors import patient_for_portal_user
@@ -53,14 +54,23 @@ def _clinic_phone(appointment: Appointment) -> str:
 
 
 def _consent_sign_url(appointment: Appointment) -> str | None:
-    """The virtual-visit consent page, coming back to the appointment once signed (None if no text is published)."""
+    """The virtual-visit consent step of this visit, which comes back to it once signed (None if no
+    text is published)."""
     if consent_current_version(purpose=Purpose.VIRTUAL_VISIT) is None:
         return None
-    back = reverse("scheduling:appointment", args=[appointment.pk])
-    return f"{reverse('consent:sign', args=[Purpose.VIRTUAL_VISIT])}?{urlencode({'next': back})}"
+    return reverse("scheduling:consent", args=[appointment.pk])
 
 
-@login_required
+@login_required_landing("scheduling:list")
+def appointment_consent(request, pk: int):
+    """Send the patient to sign the virtual-visit consent, with the way back to this visit kept in
+    the session (no id in the consent page's address)."""
+    appointment = _own_appointment(request, pk)
+    consent_return_to_set(request, purpose=Purpose.VIRTUAL_VISIT, url=reverse("scheduling:appointment", args=[appointment.pk]))
+    return redirect("consent:sign", Purpose.VIRTUAL_VISIT)
+
+
+@login_required_landing()
 def appointment_list(request):
     patient = patient_for_portal_user(user=request.user)
     upcoming = list(appointments_for_patient(patient=patient, upcoming=True))
@@ -88,7 +98,7 @@ def _changeable(appointment: Appointment, now: dt.datetime) -> bool:
     return appointment.status == AppointmentStatus.BOOKED and now <= _notice_deadline(appointment)
 
 
-@login_required
+@login_required_landing("scheduling:list")
 def appointment_detail(request, pk: int):
     appointment = _own_appointment(request, pk)
     now = timezone.now()
@@ -112,7 +122,7 @@ def appointment_detail(request, pk: int):
     )
 
 
-@login_required
+@login_required_landing("scheduling:list")
 @require_http_methods(["GET", "POST"])
 def appointment_intake(request, pk: int):
     appointment = _own_appointment(request, pk)
@@ -181,7 +191,7 @@ def _without_current_time(days: list[dict], appointment: Appointment, practition
     return kept
 
 
-@login_required
+@login_required_landing("scheduling:list")
 @require_http_methods(["GET", "POST"])
 def appointment_reschedule_page(request, pk: int):
     appointment = _own_appointment(request, pk)
@@ -257,7 +267,7 @@ def appointment_reschedule_page(request, pk: int):
     )
 
 
-@login_required
+@login_required_landing("scheduling:list")
 @require_http_methods(["GET", "POST"])
 def appointment_cancel_page(request, pk: int):
     appointment = _own_appointment(request, pk)
@@ -287,7 +297,7 @@ def appointment_cancel_page(request, pk: int):
     )
 
 
-@login_required
+@login_required_landing("scheduling:list")
 def appointment_ics_download(request, pk: int):
     appointment = _own_appointment(request, pk)
     method = "CANCEL" if appointment.status == AppointmentStatus.CANCELLED else "REQUEST"
@@ -300,7 +310,7 @@ def appointment_ics_download(request, pk: int):
     return response
 
 
-@login_required
+@login_required_landing("scheduling:list")
 def appointment_visit(request, pk: int):
     """The video visit: the link, for the patient of the visit, once consent and intake are done."""
     appointment = _own_appointment(request, pk)

@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -18,6 +17,7 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
+from core.auth import login_required_landing
 from core.forms import form_errors_from_service
 from core.ids import id_or_404
 from patients.selectors import patient_for_portal_user
@@ -85,13 +85,13 @@ def _language_names(codes) -> list[str]:
     return names
 
 
-@login_required
+@login_required_landing()
 def book_service(request):
     patient = patient_for_portal_user(user=request.user)
     return render(request, "scheduling/book_service.html", {"patient": patient, "services": list(services_bookable())})
 
 
-@login_required
+@login_required_landing("scheduling:book")
 def book_practitioner(request, service_id: int):
     patient = patient_for_portal_user(user=request.user)
     service = _service_or_404(service_id)
@@ -121,7 +121,7 @@ def book_practitioner(request, service_id: int):
     )
 
 
-@login_required
+@login_required_landing("scheduling:book")
 def book_slot(request, service_id: int):
     patient = patient_for_portal_user(user=request.user)
     service = _service_or_404(service_id)
@@ -204,7 +204,7 @@ def _book_slot_any(request, patient, service: Service):
     )
 
 
-@login_required
+@login_required_landing("scheduling:book")
 @require_http_methods(["GET", "POST"])
 def book_confirm(request, service_id: int):
     patient = patient_for_portal_user(user=request.user)

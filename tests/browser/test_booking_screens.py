@@ -141,7 +141,7 @@ def test_portal_booking_pages(browser, live_server, sign_in, scene, screenshot_d
         ("visit", f"/portal/appointments/{visit.pk}/"),
         ("cancelled-video", f"/portal/appointments/{cancelled.pk}/visit/"),
         ("intake", f"/portal/appointments/{visit.pk}/intake/"),
-        ("consent", f"/portal/consents/sign/virtual_visit/?next=/portal/appointments/{visit.pk}/"),
+        ("consent", f"/portal/appointments/{visit.pk}/consent/"),
     ]
     _shoot(browser, live_server, sign_in, screenshot_dir, "paul@example.org", pages, portal=True)
 

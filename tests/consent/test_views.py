@@ -62,6 +62,10 @@ def test_sign_in_urls_carry_no_id_or_query_of_the_page_asked_for(client, paul, p
         f"{LIST}{consent.pk}/withdraw/": f"/accounts/login/?next={LIST}",
         f"{LIST}{consent.pk}/receipt/": f"/accounts/login/?next={LIST}",
         f"{SIGN_VV}?next=/portal/appointments/41/": f"/accounts/login/?next={SIGN_VV}",
+        "/portal/appointments/41/consent/": "/accounts/login/?next=/portal/appointments/",
+        "/portal/appointments/41/": "/accounts/login/?next=/portal/appointments/",
+        "/portal/appointments/book/3/?practitioner=2": "/accounts/login/?next=/portal/appointments/book/",
+        "/portal/profile/?edit=1": "/accounts/login/?next=/portal/profile/",
     }
     for url, location in expected.items():
         response = client.get(url)

@@ -65,8 +65,10 @@ def test_list_names_only_what_is_still_missing(client, patient_paul, paul, pract
     page = client.get("/portal/appointments/").content.decode()
     assert "complete the intake and sign the consent" in page
     # Given the consent is signed (and sends the patient back to the visit)
-    sign_url = f"/portal/consents/sign/virtual_visit/?next=/portal/appointments/{appointment.pk}/"
-    assert _sign_consent(client, sign_url).status_code == 302
+    step = client.get(f"/portal/appointments/{appointment.pk}/consent/")
+    assert step.status_code == 302 and step["Location"] == "/portal/consents/sign/virtual_visit/"
+    signed = _sign_consent(client, step["Location"])
+    assert signed.status_code == 302 and signed["Location"] == f"/portal/appointments/{appointment.pk}/"
     page = client.get("/portal/appointments/").content.decode()
     assert "sign the consent" not in page and "Before the video visit: complete the intake." in page
     appointment_intake_submit(actor=patient_paul, appointment=appointment, contact_phone="+33 6 12 34 56 78", contact_email="")
@@ -78,11 +80,31 @@ def test_consent_step_leads_back_to_the_visit(client, patient_paul, paul, practi
     _english(client).force_login(patient_paul)
     appointment = _portal_book(patient_paul, paul, practitioner_paula, service, at(monday, 9))
     visit = f"/portal/appointments/{appointment.pk}/"
-    page = client.get(f"/portal/consents/sign/virtual_visit/?next={visit}").content.decode()
+    # The visit's consent step links to the sign page without the visit's id in its address ...
+    detail = client.get(visit).content.decode()
+    assert f'href="/portal/appointments/{appointment.pk}/consent/"' in detail and "?next=" not in detail
+    step = client.get(f"{visit}consent/")
+    assert step["Location"] == "/portal/consents/sign/virtual_visit/"
+    # ... and the sign page leads back to the visit
+    page = client.get(step["Location"]).content.decode()
     assert f'<a href="{visit}" id="back-link">' in page and f'<a class="button secondary" href="{visit}">' in page
-    # opened from the consents page, it goes back there; another host is never a way back
+    # a query string is no way back, and another host never is
+    session = client.session
+    session.pop("consent.return_to", None)
+    session.save()
     page = client.get("/portal/consents/sign/virtual_visit/?next=https://evil.example/").content.decode()
     assert '<a href="/portal/consents/" id="back-link">' in page and "evil.example" not in page.split("<main")[-1]
+    page = client.get(f"/portal/consents/sign/virtual_visit/?next={visit}").content.decode()
+    assert '<a href="/portal/consents/" id="back-link">' in page
+
+
+def test_the_consent_step_of_someone_elses_visit_is_404(
+    client, patient_petra, paul, patient_paul, practitioner_paula, service, monday, virtual_visit_v1
+):
+    appointment = _portal_book(patient_paul, paul, practitioner_paula, service, at(monday, 9))
+    _english(client).force_login(patient_petra)
+    assert client.get(f"/portal/appointments/{appointment.pk}/consent/").status_code == 404
+    assert "consent.return_to" not in client.session
 
 
 def test_cancelled_visit_does_not_say_the_link_is_coming(
