@@ -12,9 +12,12 @@ run through a bare psycopg cursor, so only the database cost is compared:
   `patient_search_name_idx`), and the same UNION without the limits; beside them, the family-name
   branch alone, a lower bound for any plan of the whole search (it must return at least those rows).
 - each search's COUNT exact, and capped at 1,001 rows as the patient list's pagination counts.
-- care manager, django-guardian's generic `get_objects_for_user`: it ORs a user and a group IN (subquery),
-  which PostgreSQL cannot turn into a semi-join, so every patient row is tested. The selector reads the
-  direct user-permission table instead; this row shows what that saves.
+- care manager: the list read from the user's list entries in their name order (the selector), beside
+  the patients behind the object permissions then sorted (before the entries: a primary-key probe of
+  every patient the user sees), django-guardian's generic `get_objects_for_user` (it ORs a user and a
+  group IN (subquery), which PostgreSQL cannot turn into a semi-join, so every patient row is tested),
+  and the entries alone (a lower bound). The search likewise: names checked on the entries, or on
+  every patient behind the permissions.
 - front-desk list, a COUNT capped at 10,001 rows or the planner's estimate, instead of counting every patient.
 
     .venv/bin/python bench/query_variants.py --repeat 15
@@ -64,7 +67,7 @@ def main() -> None:
     from guardian.shortcuts import get_objects_for_user
 
     from accounts.models import User
-    from patients.models import Patient
+    from patients.models import Patient, PatientListEntry, PatientUserObjectPermission
     from patients.selectors import SEARCH_ORDER, _search_order, patient_search_q, patients_for_user, patients_search
 
     front_desk = User.objects.get(email=FRONT_DESK_EMAIL)
@@ -97,18 +100,37 @@ def main() -> None:
             (f"front desk ?q={term}", "UNION ALL, LIMIT 1,001 per branch (now)", union),
             (f"front desk ?q={term}", "family-name branch alone (lower bound)", family_branch(term)),
         ]
+
+    def cm_grants():
+        # Before the list entries: the patients behind the user's `view_patient` grants, sorted.
+        return Patient.objects.filter(
+            pk__in=PatientUserObjectPermission.objects.filter(
+                user=care_manager, permission__codename="view_patient", permission__content_type__app_label="patients"
+            ).values("content_object_id")
+        )
+
     rows += [
-        ("care manager list", "current", patients_for_user(user=care_manager)),
+        ("care manager list", "list entries in their order (now)", patients_for_user(user=care_manager)),
+        ("care manager list", "object permissions, then a sort (before)", cm_grants()),
         ("care manager list", "guardian get_objects_for_user", cm_guardian()),
+        (
+            "care manager list",
+            "the user's entries alone (lower bound)",
+            PatientListEntry.objects.filter(user=care_manager).order_by("family_name", "given_name", "patient_id"),
+        ),
     ]
     for term in args.cm_terms:
-        current = patients_for_user(user=care_manager, search=term)
+        mine = patients_for_user(user=care_manager)
         rows += [
-            (f"care manager ?q={term}", "name order (before)", current),
             (
                 f"care manager ?q={term}",
-                "code-point UPPER order (now)",
-                patients_search(user=care_manager, queryset=patients_for_user(user=care_manager), query=term),
+                "names on the list entries (now)",
+                patients_search(user=care_manager, queryset=mine, query=term),
+            ),
+            (
+                f"care manager ?q={term}",
+                "object permissions, one WHERE (before)",
+                cm_grants().filter(patient_search_q(term)).annotate(**_search_order()).order_by(*SEARCH_ORDER),
             ),
             (f"care manager ?q={term}", "guardian get_objects_for_user", cm_guardian(term)),
         ]

@@ -10,6 +10,7 @@ Given the standard cast:
 """
 
 import pytest
+from django.utils import translation
 from rest_framework.test import APIClient
 
 from accounts.roles import Role
@@ -120,6 +121,15 @@ def api():
 
     client.as_user = as_user
     return client
+
+
+@pytest.fixture(autouse=True)
+def _language_restored():
+    """A request through the test client activates the signed-in person's language on this thread,
+    and nothing deactivates it afterwards: every test starts in the site's language again, whichever
+    test ran before it."""
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
