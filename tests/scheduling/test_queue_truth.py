@@ -87,7 +87,9 @@ def test_a_ready_video_visit_still_opens_its_room(
     client, provider_paula, front_desk_fay, patient_paul, paul, practitioner_paula, service, monday, virtual_visit_v1
 ):
     visit = book(front_desk_fay, paul, practitioner_paula, service, at(monday, 9, 30))
-    consent_sign(actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method=ConsentMethod.PORTAL, signer_name=paul.full_name)
+    consent_sign(
+        actor=patient_paul, patient=paul, purpose=Purpose.VIRTUAL_VISIT, method=ConsentMethod.PORTAL, signer_name=paul.full_name
+    )
     Appointment.objects.filter(pk=visit.pk).update(intake_completed_at=timezone.now())
     client.force_login(provider_paula)
     response = client.post(action_url(visit, "start"), {"tab": "room"})
