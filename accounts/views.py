@@ -1,8 +1,9 @@
 """The admin's sign-in address, which signs no one in.
 
 Staff sign in through allauth (its rate limits, the TOTP step). Django's own admin login form
-would check a password and open a session with neither, so `admin.site.login` is replaced by
-this view (config/urls.py): whatever the method, it only sends people on.
+would check a password and open a session with neither, so the staff site's login is this view
+(accounts.admin_site): whatever the method, it only sends people on, as every admin page does for a
+visitor without access.
 """
 
 from urllib.parse import urlencode, urlsplit
