@@ -1,8 +1,9 @@
 """The admin's sign-in address, which signs no one in.
 
 Staff sign in through allauth (its rate limits, the TOTP step). Django's own admin login form
-would check a password and open a session with neither, so `admin.site.login` is replaced by
-this view (config/urls.py): whatever the method, it only sends people on.
+would check a password and open a session with neither, so the staff site's login is this view
+(accounts.admin_site): whatever the method, it only sends people on, as every admin page does for a
+visitor without access.
 """
 
 from urllib.parse import urlencode, urlsplit
@@ -17,12 +18,11 @@ from django.views.decorators.cache import never_cache
 from core.http import path_without_ids
 
 
-def _admin_next(request) -> str:
-    """Where to go once signed in: an admin path from `next`, its query string dropped (it may
-    carry a search term or a token) and cut before any segment with a digit (an id); anything else — another site, another part of the site,
-    this very address — becomes the admin index."""
+def admin_next(candidate: str) -> str:
+    """Where to go once signed in: an admin path, its query string dropped (it may carry a search
+    term or a token) and cut before any segment with a digit (an id); anything else — another
+    site, another part of the site, the sign-in or sign-out address — becomes the admin index."""
     index = reverse("admin:index")
-    candidate = request.GET.get("next", "")
     if not url_has_allowed_host_and_scheme(candidate, allowed_hosts=None):
         return index
     parts = urlsplit(candidate)
@@ -34,14 +34,18 @@ def _admin_next(request) -> str:
     return path_without_ids(parts.path)
 
 
-@never_cache
-def admin_login(request, extra_context=None):
-    """Anonymous: to allauth's sign-in. Staff: to the admin. Anyone else (a patient): a page saying
-    this is not a staff account, with a way to sign out. Posted credentials are never read."""
-    next_path = _admin_next(request)
+def staff_sign_in(request, next_path: str):
+    """Anonymous: to allauth's sign-in, coming back to `next_path`. Staff: to `next_path`. Anyone
+    else (a patient): a page saying this is not a staff account, with a way to sign out."""
     if not request.user.is_authenticated:
         return redirect(f"{reverse('account_login')}?{urlencode({'next': next_path}, safe='/')}")
     if admin.site.has_permission(request):
         return redirect(next_path)
     sign_in_again = f"{reverse('account_login')}?{urlencode({'next': next_path}, safe='/')}"
     return TemplateResponse(request, "account/staff_only.html", {"sign_in_again": sign_in_again}, status=403)
+
+
+@never_cache
+def admin_login(request, extra_context=None):
+    """The admin's sign-in address: sends people on (`staff_sign_in`). Posted credentials are never read."""
+    return staff_sign_in(request, admin_next(request.GET.get("next", "")))

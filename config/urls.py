@@ -5,13 +5,10 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
-from accounts.views import admin_login
-
 from .health import health
 
-# Staff sign in through allauth (rate limits, MFA): the admin's own form is replaced by a view
-# that signs no one in and only sends people on.
-admin.site.login = admin_login
+# `admin.site` is the staff site of accounts.admin_site: staff sign in through allauth (rate limits,
+# MFA); its sign-in address signs no one in and only sends people on.
 admin.site.site_header = format_lazy(_("{site} — staff"), site=settings.SALUS_SITE_NAME)
 admin.site.site_title = settings.SALUS_SITE_NAME
 admin.site.index_title = _("Clinical CRM")

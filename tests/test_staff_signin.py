@@ -107,7 +107,7 @@ def test_a_patient_session_cannot_sign_in_as_staff_through_admin_login(
         assert _session_user_id(client) == str(patient_paul.pk)
 
     admin_index = client.get("/admin/")
-    assert admin_index.status_code == 302 and admin_index["Location"].startswith("/admin/login/")
+    assert admin_index.status_code == 403  # the page that says this is not a staff account
     assert _session_user_id(client) == str(patient_paul.pk)
 
 
@@ -290,14 +290,16 @@ def _patterns(resolver, prefix=""):
 
 def test_no_other_login_view_is_routed(db):
     """Only allauth signs people in: no Django LoginView, no DRF session login, no token endpoint."""
-    from accounts.views import admin_login
+    from accounts.admin_site import SalusAdminSite
 
     for route, callback in _patterns(get_resolver()):
         view_class = getattr(callback, "view_class", None) or getattr(callback, "cls", None)
         if view_class is not None:
             assert not issubclass(view_class, LoginView | ObtainAuthToken), route
         assert callback is not admin.AdminSite.login, route
-    assert resolve("/admin/login/").func is admin_login
+    login = resolve("/admin/login/").func
+    assert login.__func__ is SalusAdminSite.login and isinstance(login.__self__, SalusAdminSite), login
+    assert isinstance(admin.site, SalusAdminSite)
     for route in ("/api/v1/auth/login/", "/api-auth/login/", "/api/v1/api-auth/login/", "/api/v1/token/"):
         assert _resolves(route) is False, route
 
@@ -352,3 +354,15 @@ def test_admin_login_carries_no_record_id_into_the_sign_in_url(client, db):
     assert response["Location"] == "/accounts/login/?next=/admin/patients/patient/"
     response = client.get("/admin/login/", {"next": "/admin/scheduling/appointment/queue/"})
     assert response["Location"] == "/accounts/login/?next=/admin/scheduling/appointment/queue/"
+
+
+def test_an_admin_page_sends_a_visitor_to_sign_in_without_the_records_id(client, db, patient_paul, paul):
+    # Anonymous: straight to allauth, with the record's list (never /admin/login/?next=<the record>).
+    response = client.get(f"/admin/patients/patient/{paul.pk}/change/")
+    assert response.status_code == 302 and response["Location"] == "/accounts/login/?next=/admin/patients/patient/"
+    assert response["Cache-Control"].startswith("max-age=0") or "no-cache" in response["Cache-Control"]
+    # A signed-in patient: the page that says this is not a staff account.
+    client.force_login(patient_paul)
+    response = client.get(f"/admin/patients/patient/{paul.pk}/change/")
+    assert response.status_code == 403
+    assert "/accounts/login/?next=/admin/patients/patient/" in response.content.decode()
