@@ -180,3 +180,34 @@ def test_care_manager_search_query_budget(api, care_manager_alice, admin_ada, dj
     with django_assert_num_queries(6):
         response = client.get(LIST, {"q": "mart"})
     assert response.json()["count"] == n
+
+
+# --- the admin's changelist search -------------------------------------------------------------
+
+
+def test_the_admin_search_lists_matches_in_the_search_order(client, front_desk_fay, martins):
+    # Case-insensitively by name (a lower-case "martinez" among the M's, not after "Zola"), as the API.
+    client.force_login(front_desk_fay)
+    response = client.get("/admin/patients/patient/", {"q": "mart"})
+    assert response.status_code == 200
+    found = [(p.family_name, p.given_name) for p in response.context["cl"].result_list]
+    assert found == [
+        ("Abbott", "Martha"),
+        ("Dubois", "Marta"),
+        ("Martin", "Martine"),
+        ("martinez", "Ana"),
+        ("Zola", "Émile"),  # MRN "MART"
+    ]
+    api_order = [(r["family_name"], r["given_name"]) for r in _api_rows(front_desk_fay, "mart")]
+    assert found == api_order
+    # Without a search, the list keeps its own order (and its column headers still sort).
+    listed = client.get("/admin/patients/patient/").context["cl"].result_list
+    assert [p.family_name for p in listed] == sorted(p.family_name for p in listed)
+
+
+def _api_rows(user, q):
+    from rest_framework.test import APIClient
+
+    client = APIClient()
+    client.force_authenticate(user)
+    return client.get(LIST, {"q": q}).json()["results"]

@@ -136,3 +136,23 @@ def test_a_care_managers_search_filters_their_entries_before_any_patient_is_read
         :2000
     ]
     assert set(found) == {p for p in alices_many if p in set(mine.filter(patient_search_q("lef")))}
+
+
+def test_the_admin_search_sorts_its_matches_instead_of_walking_the_name_index(front_desk_fay, people):
+    # One OR'ed WHERE in the search order: read through the alternatives' indexes and sorted. Were
+    # the order the search index's own, PostgreSQL could walk that index from "A", testing every
+    # patient before the first match (a Filter, no Index Cond): 1.6 s at a million patients.
+    from patients.selectors import search_sort_order
+
+    everyone = patients_for_user(user=front_desk_fay)
+    page = everyone.filter(patient_search_q("lef")).order_by(*search_sort_order())[:50]
+    sql, params = page.query.sql_with_params()
+    with connection.cursor() as cur:
+        cur.execute("SET LOCAL enable_seqscan = off")
+        cur.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        nodes = list(_nodes(cur.fetchone()[0][0]["Plan"]))
+    walks = [n for n in nodes if n.get("Index Name") == "patient_search_name_idx" and "Index Cond" not in n]
+    assert not walks, json.dumps(nodes, default=str)[:2000]
+    assert any(n["Node Type"] == "Sort" for n in nodes)
+    expected = sorted(everyone.filter(patient_search_q("lef")), key=lambda p: (p.family_name.upper(), p.given_name.upper(), p.pk))
+    assert list(page) == expected[:50]
