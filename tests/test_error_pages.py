@@ -79,3 +79,17 @@ def test_the_demo_settings_run_without_debug_and_serve_static_files_themselves(t
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "200", "404", "True", "False"]
+
+
+def test_a_form_sent_without_its_csrf_token_gets_the_sites_own_page(patient_paul, paul):
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(patient_paul)
+    response = client.post("/portal/profile/", {"phone": "+33 6 00 00 00 00"})
+    assert response.status_code == 403
+    assert [t.name for t in response.templates][:2] == ["403_csrf.html", "base.html"]
+    # in Paul's language (French), without Django's wording about tokens
+    assert "Ce formulaire a expiré" in response.content.decode() and "CSRF" not in response.content.decode()
+    paul.refresh_from_db()
+    assert paul.phone != "+33 6 00 00 00 00"
