@@ -249,7 +249,7 @@ def words(values: Iterable[str | None]) -> set[str]:
 
 
 def _phone_pattern(phone: str) -> str | None:
-    digits = re.sub(r"\D", "", phone or "")
+    digits = phone_digits(phone)
     # Matches the number however it was typed: "+33 6 12 34 56 78", "+33612345678", "33-6-12...".
     return r"\+?" + r"[\s().-]*".join(digits) if len(digits) >= 6 else None
 

@@ -139,7 +139,9 @@ def patients_search(*, user, queryset: QuerySet[Patient], query: str, rows: int 
     patients, one filtered scan and a sort of the matches is cheaper than repeating the care-team
     lookup in every branch. Nothing can be filtered after the UNION: apply every other filter first.
     """
-    if _lists_patients(user):
+    sees_all = user_sees_all_patients(user)
+    # A care team reaches its patients through its list entries (`patients_for_user`).
+    if not sees_all and user_may_open_patients(user):
         # The care team's list entries carry the names: the search reads the user's ~2,000 entries
         # from their index, and looks up only the patients that match. (An annotation, not a filter
         # on `list_entries__`, reuses the list's join instead of adding a second one.)
@@ -153,7 +155,7 @@ def patients_search(*, user, queryset: QuerySet[Patient], query: str, rows: int 
         alternatives = _search_alternatives(query)
     if not alternatives:
         return queryset
-    if len(alternatives) == 1 or not user_sees_all_patients(user):
+    if len(alternatives) == 1 or not sees_all:
         return queryset.filter(reduce(or_, alternatives)).annotate(**_search_order()).order_by(*SEARCH_ORDER)
     branches, before = [], Q()
     for alternative in alternatives:
@@ -166,11 +168,6 @@ def patients_search(*, user, queryset: QuerySet[Patient], query: str, rows: int 
             branches.append(branch.order_by())
         before |= alternative
     return branches[0].union(*branches[1:], all=True).order_by(*SEARCH_ORDER)
-
-
-def _lists_patients(user: User | AnonymousUser) -> bool:
-    """Whether the user reaches patients through their list entries (the care team), not all of them."""
-    return not user_sees_all_patients(user) and user_may_open_patients(user)
 
 
 def patients_for_user(*, user: User | AnonymousUser, search: str = "") -> QuerySet[Patient]:
