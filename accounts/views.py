@@ -37,12 +37,12 @@ def admin_next(candidate: str) -> str:
 def staff_sign_in(request, next_path: str):
     """Anonymous: to allauth's sign-in, coming back to `next_path`. Staff: to `next_path`. Anyone
     else (a patient): a page saying this is not a staff account, with a way to sign out."""
+    sign_in = f"{reverse('account_login')}?{urlencode({'next': next_path}, safe='/')}"
     if not request.user.is_authenticated:
-        return redirect(f"{reverse('account_login')}?{urlencode({'next': next_path}, safe='/')}")
+        return redirect(sign_in)
     if admin.site.has_permission(request):
         return redirect(next_path)
-    sign_in_again = f"{reverse('account_login')}?{urlencode({'next': next_path}, safe='/')}"
-    return TemplateResponse(request, "account/staff_only.html", {"sign_in_again": sign_in_again}, status=403)
+    return TemplateResponse(request, "account/staff_only.html", {"sign_in_again": sign_in}, status=403)
 
 
 @never_cache
